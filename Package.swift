@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layering (see Docs/ARCHITECTURE.md):
+//   CSampShims, CLibdw  - C only: what Swift cannot call directly.
+//   SampSystem          - the only Swift target that imports C or touches Unsafe*.
+//   SampCore            - pure Swift: Python model, sampler loop, aggregation, writers.
+//   sampswift           - the command line, thin.
+let package = Package(
+  name: "sampswift",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "sampswift", targets: ["sampswift"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CLibdw", pkgConfig: "libdw", providers: [.apt(["libdw-dev", "libelf-dev"])]),
+    .target(
+      name: "CSampShims",
+      cSettings: [.define("_GNU_SOURCE")],
+      linkerSettings: [
+        .linkedLibrary("unwind-ptrace"), .linkedLibrary("unwind-generic"),
+        .linkedLibrary("unwind"), .linkedLibrary("lzma"), .linkedLibrary("stdc++"),
+      ]),
+    .target(name: "SampSystem", dependencies: ["CSampShims", "CLibdw"]),
+    .target(name: "SampCore", dependencies: ["SampSystem"]),
+    .executableTarget(
+      name: "sampswift",
+      dependencies: ["SampCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    .testTarget(name: "SampCoreTests", dependencies: ["SampCore", "SampSystem"]),
+    .testTarget(
+      name: "IntegrationTests", dependencies: ["SampCore", "SampSystem", "sampswift"],
+      resources: [.copy("Fixtures")]),
+  ],
+  swiftLanguageModes: [.v5]
+)

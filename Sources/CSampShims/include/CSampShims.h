@@ -1,0 +1,48 @@
+// C that Swift cannot call directly: variadic ptrace, libunwind's macro-renamed
+// unw_* API, and the C++/Swift demanglers. Thin wrappers, no logic.
+#ifndef CSAMPSHIMS_H
+#define CSAMPSHIMS_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+// ptrace(2) is variadic; these return -1 and set errno on failure.
+// Only reading requests exist here: nothing may ever write to the target.
+long sampswift_ptrace_seize(pid_t tid, unsigned long options);
+long sampswift_ptrace_interrupt(pid_t tid);
+long sampswift_ptrace_cont(pid_t tid, int signal);
+long sampswift_ptrace_listen(pid_t tid);
+long sampswift_ptrace_detach(pid_t tid, int signal);
+long sampswift_ptrace_geteventmsg(pid_t tid, unsigned long *message);
+long sampswift_ptrace_getsiginfo_signo(pid_t tid, int *signo);
+
+// process_vm_readv(2) needs _GNU_SOURCE, which Swift's Glibc module does not set.
+struct iovec;
+long sampswift_process_vm_readv(pid_t pid, const struct iovec *local, unsigned long local_count,
+                                const struct iovec *remote, unsigned long remote_count);
+
+// Option and event constants (macros or enums Swift may not see).
+extern const unsigned long sampswift_ptrace_o_traceclone;
+extern const unsigned long sampswift_ptrace_o_traceexec;
+extern const unsigned long sampswift_ptrace_o_traceexit;
+extern const int sampswift_ptrace_event_clone;
+extern const int sampswift_ptrace_event_exec;
+extern const int sampswift_ptrace_event_exit;
+extern const int sampswift_ptrace_event_stop;
+
+// libunwind-ptrace. An opaque session per thread being unwound.
+typedef struct sampswift_unwinder sampswift_unwinder;
+// The address space is shared by all threads of one process (it caches unwind info).
+void *sampswift_unw_create_address_space(void);
+void sampswift_unw_destroy_address_space(void *space);
+void sampswift_unw_flush_cache(void *space);
+// Unwinds thread `tid` (which must be ptrace-stopped) into `ips`, innermost first.
+// Returns the number of frames, or a negative libunwind error code.
+int sampswift_unw_backtrace(void *space, pid_t tid, uint64_t *ips, int max_frames);
+
+// Demanglers. Return a malloc'ed string the caller frees, or NULL.
+char *sampswift_demangle_cxx(const char *mangled);
+char *sampswift_demangle_swift(const char *mangled);
+
+#endif

@@ -1,0 +1,88 @@
+#include "CSampShims.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <libunwind-ptrace.h>
+
+long sampswift_ptrace_seize(pid_t tid, unsigned long options) {
+  return ptrace(PTRACE_SEIZE, tid, 0, (void *)options);
+}
+long sampswift_ptrace_interrupt(pid_t tid) { return ptrace(PTRACE_INTERRUPT, tid, 0, 0); }
+long sampswift_ptrace_cont(pid_t tid, int signal) {
+  return ptrace(PTRACE_CONT, tid, 0, (void *)(long)signal);
+}
+long sampswift_ptrace_listen(pid_t tid) { return ptrace(PTRACE_LISTEN, tid, 0, 0); }
+long sampswift_ptrace_detach(pid_t tid, int signal) {
+  return ptrace(PTRACE_DETACH, tid, 0, (void *)(long)signal);
+}
+long sampswift_ptrace_geteventmsg(pid_t tid, unsigned long *message) {
+  return ptrace(PTRACE_GETEVENTMSG, tid, 0, message);
+}
+long sampswift_ptrace_getsiginfo_signo(pid_t tid, int *signo) {
+  siginfo_t info;
+  long r = ptrace(PTRACE_GETSIGINFO, tid, 0, &info);
+  if (r == 0) *signo = info.si_signo;
+  return r;
+}
+
+long sampswift_process_vm_readv(pid_t pid, const struct iovec *local, unsigned long local_count,
+                                const struct iovec *remote, unsigned long remote_count) {
+  return process_vm_readv(pid, local, local_count, remote, remote_count, 0);
+}
+
+const unsigned long sampswift_ptrace_o_traceclone = PTRACE_O_TRACECLONE;
+const unsigned long sampswift_ptrace_o_traceexec = PTRACE_O_TRACEEXEC;
+const unsigned long sampswift_ptrace_o_traceexit = PTRACE_O_TRACEEXIT;
+const int sampswift_ptrace_event_clone = PTRACE_EVENT_CLONE;
+const int sampswift_ptrace_event_exec = PTRACE_EVENT_EXEC;
+const int sampswift_ptrace_event_exit = PTRACE_EVENT_EXIT;
+const int sampswift_ptrace_event_stop = PTRACE_EVENT_STOP;
+
+void *sampswift_unw_create_address_space(void) {
+  unw_addr_space_t space = unw_create_addr_space(&_UPT_accessors, 0);
+  if (space) unw_set_caching_policy(space, UNW_CACHE_GLOBAL);
+  return space;
+}
+void sampswift_unw_destroy_address_space(void *space) {
+  if (space) unw_destroy_addr_space((unw_addr_space_t)space);
+}
+void sampswift_unw_flush_cache(void *space) {
+  if (space) unw_flush_cache((unw_addr_space_t)space, 0, 0);
+}
+
+int sampswift_unw_backtrace(void *space, pid_t tid, uint64_t *ips, int max_frames) {
+  void *upt = _UPT_create(tid);
+  if (!upt) return -UNW_ENOMEM;
+  unw_cursor_t cursor;
+  int count = 0;
+  int r = unw_init_remote(&cursor, (unw_addr_space_t)space, upt);
+  if (r < 0) { _UPT_destroy(upt); return r; }
+  do {
+    unw_word_t ip = 0;
+    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+    ips[count++] = (uint64_t)ip;
+    r = unw_step(&cursor);
+  } while (r > 0 && count < max_frames);
+  _UPT_destroy(upt);
+  return count;
+}
+
+// Both demanglers live outside C: __cxa_demangle in libstdc++, swift_demangle in
+// the Swift runtime the profiler is linked against anyway.
+extern char *__cxa_demangle(const char *mangled, char *out, size_t *length, int *status);
+extern char *swift_demangle(const char *mangled, size_t length, char *out, size_t *out_length,
+                            uint32_t flags);
+
+char *sampswift_demangle_cxx(const char *mangled) {
+  int status = 0;
+  char *result = __cxa_demangle(mangled, NULL, NULL, &status);
+  if (status != 0) { free(result); return NULL; }
+  return result;
+}
+char *sampswift_demangle_swift(const char *mangled) {
+  return swift_demangle(mangled, strlen(mangled), NULL, NULL, 0);
+}

@@ -1,0 +1,67 @@
+/// One frame of a stack, Python or native, before it is turned into a label.
+public struct Frame: Hashable, Sendable {
+  public enum Kind: Hashable, Sendable {
+    case python
+    case native
+    /// A synthetic root: `thread NAME (TID)` or `process PID (COMMAND)`.
+    case root
+  }
+
+  public var kind: Kind
+  /// Python: qualified name where the interpreter has one. Native: the demangled
+  /// symbol, or nil when nothing names the address.
+  public var name: String?
+  /// Python: the code object's file name as the interpreter has it. Native: the
+  /// source file from debug info.
+  public var file: String?
+  public var line: Int?
+  /// Python: the function's first line (for `--function`).
+  public var firstLine: Int?
+  /// Native: the module's file name ("libc.so.6").
+  public var module: String?
+  /// Native: the instruction address.
+  public var address: UInt64
+
+  public init(kind: Kind, name: String?, file: String? = nil, line: Int? = nil,
+              firstLine: Int? = nil, module: String? = nil, address: UInt64 = 0) {
+    self.kind = kind
+    self.name = name
+    self.file = file
+    self.line = line
+    self.firstLine = firstLine
+    self.module = module
+    self.address = address
+  }
+
+  public static func python(_ name: String, file: String, line: Int?, firstLine: Int?) -> Frame {
+    Frame(kind: .python, name: name, file: file, line: line, firstLine: firstLine)
+  }
+
+  public static func root(_ label: String) -> Frame { Frame(kind: .root, name: label) }
+}
+
+/// What the scheduler and the interpreter said about a thread at sample time.
+public struct ThreadActivity: Hashable, Sendable {
+  /// Running or runnable on a CPU (not blocked in the kernel).
+  public var running: Bool
+  /// Holds the interpreter lock (Python targets only).
+  public var holdsGIL: Bool?
+  public init(running: Bool, holdsGIL: Bool? = nil) {
+    self.running = running
+    self.holdsGIL = holdsGIL
+  }
+}
+
+/// One thread's stack in one sample, root first.
+public struct ThreadStack: Sendable {
+  public var tid: Int32
+  public var name: String?
+  public var activity: ThreadActivity
+  public var frames: [Frame]
+  public init(tid: Int32, name: String?, activity: ThreadActivity, frames: [Frame]) {
+    self.tid = tid
+    self.name = name
+    self.activity = activity
+    self.frames = frames
+  }
+}

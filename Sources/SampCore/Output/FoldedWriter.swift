@@ -1,0 +1,53 @@
+import SampSystem
+
+/// Folded ("collapsed") stacks: `root;...;leaf COUNT`, one line per distinct
+/// stack. Counts are kept only since the last flush and written about once a
+/// second, so lines reach a pipe while recording and an interrupted run still
+/// has every sample; flame graph tools sum the repeated lines of later blocks.
+public final class FoldedWriter: ProfileWriter {
+  private let output: OutputFile
+  private var pending: [[String]: Int] = [:]
+  private var order: [[String]] = []
+  public private(set) var linesWritten = 0
+  public private(set) var samplesWritten = 0
+
+  public init(output: OutputFile) { self.output = output }
+
+  public func add(_ stack: [String], count: Int) {
+    guard !stack.isEmpty, count > 0 else { return }
+    if let existing = pending[stack] {
+      pending[stack] = existing + count
+    } else {
+      pending[stack] = count
+      order.append(stack)
+    }
+  }
+
+  public func flush() throws(SampError) {
+    guard !order.isEmpty else { return }
+    var text = ""
+    text.reserveCapacity(order.count * 128)
+    var samples = 0
+    for stack in order {
+      let count = pending[stack] ?? 0
+      text += Self.line(stack, count)
+      samples += count
+    }
+    pending.removeAll(keepingCapacity: true)
+    order.removeAll(keepingCapacity: true)
+    do {
+      try output.write(text)
+    } catch {
+      throw .output(path: output.path, error.errno ?? .ioError)
+    }
+    linesWritten += 1
+    samplesWritten += samples
+  }
+
+  public func finish() throws(SampError) { try flush() }
+
+  /// One folded line. Labels are already free of `;` and newlines.
+  public static func line(_ stack: [String], _ count: Int) -> String {
+    stack.joined(separator: ";") + " \(count)\n"
+  }
+}

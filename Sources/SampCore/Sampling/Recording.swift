@@ -1,0 +1,119 @@
+import SampSystem
+
+/// `sampswift record` as a library call: attach (or launch), pick the stack
+/// source, sample, write, summarize. The CLI only builds the config.
+public enum Recording {
+  public enum Target: Sendable {
+    case attach(ProcessID)
+    case launch([String])
+  }
+
+  /// Returns the process exit code (0 on success: a target that exits or a
+  /// Ctrl-C is a normal end). Throws for errors the user must act on.
+  public static func run(target: Target, config: SamplerConfig, outputPath: String?) throws(SampError) -> Int32 {
+    try config.validate()
+    let log = Log.shared
+    let output: OutputFile
+    if let outputPath {
+      do { output = try OutputFile(creating: outputPath) } catch {
+        throw .output(path: outputPath, error.errno ?? .ioError)
+      }
+    } else {
+      output = .standardOutput()
+    }
+
+    let pid: ProcessID
+    var launched = false
+    switch target {
+    case .attach(let p):
+      try TargetCheck.check(p)
+      pid = p
+    case .launch(let command):
+      do { pid = try Spawn.start(command) } catch {
+        throw .cannotStartCommand(command.joined(separator: " "), error.errno ?? .ioError)
+      }
+      launched = true
+    }
+
+    let session: TraceSession
+    do {
+      session = try TraceSession(pid: pid)
+    } catch {
+      if launched { _ = Spawn.reap(pid, blocking: false) }
+      throw TargetCheck.attachError(pid, error)
+    }
+
+    let source = StackSources.make(pid: pid, config: config, session: session, log: log)
+    let command = ProcFS.commandLine(of: pid)
+    log.info("attached to PID \(pid) (\(command.isEmpty ? "?" : command)): \(session.threads.count) thread\(session.threads.count == 1 ? "" : "s"), \(source.summary), \(formatRate(config.rate))" + (config.duration.map { " for \(formatSeconds($0))" } ?? " until Ctrl-C or exit"))
+
+    let writer = FoldedWriter(output: output)
+    let sampler = Sampler(config: config, session: session, source: source)
+    let progress: ((SamplingStats) -> Void)? = log.isTerminal ? { stats in
+      log.progress("\(stats.samples) samples, \(stats.errors.total) errors, \(String(format1: stats.elapsedSecondsSoFar)) s")
+    } : nil
+    let ending = sampler.run(writer: writer, progress: progress)
+    session.detachAll()
+    log.endProgress()
+
+    switch ending {
+    case .targetEnded(let how):
+      log.info("PID \(pid) \(how)")
+    case .stopRequested(let sig):
+      log.info("stopped by \(ProfilerSignals.name(sig))")
+    case .outputClosed:
+      log.info("output closed; stopped sampling")
+    case .durationElapsed:
+      break
+    }
+    log.info(summaryLine(sampler.stats))
+    if launched {
+      // Our own child: reap it if it has ended, so it never lingers as a zombie.
+      _ = Spawn.reap(pid, blocking: false)
+    }
+    return 0
+  }
+
+  static func summaryLine(_ s: SamplingStats) -> String {
+    var parts = ["\(s.samples) samples (\(s.stacks) stacks) in \(String(format1: s.elapsedSeconds)) s, \(String(format1: s.achievedRate)) Hz"]
+    if s.errors.total > 0 {
+      let kinds = s.errors.counts.sorted { $0.value > $1.value }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+      parts.append("\(s.errors.total) errors (\(kinds))")
+    } else {
+      parts.append("0 errors")
+    }
+    if s.lateSamples > 0 || s.skippedSamples > 0 {
+      parts.append("fell behind \(s.lateSamples) times, by at most \(String(format1: Double(s.maxLagNanos) / 1e6)) ms" + (s.skippedSamples > 0 ? ", \(s.skippedSamples) samples skipped" : ""))
+    } else {
+      parts.append("never behind")
+    }
+    let avg = s.hold.count > 0 ? Double(s.holdTotalNanos) / Double(s.hold.count) / 1000 : 0
+    parts.append("target held \(String(format1: Double(s.holdTotalNanos) / 1e6)) ms in total, per sample avg \(String(format1: avg)) µs, p50 \(s.hold.percentile(0.5)) µs, p99 \(s.hold.percentile(0.99)) µs")
+    return parts.joined(separator: "; ")
+  }
+
+  static func formatRate(_ hz: Double) -> String {
+    hz == hz.rounded() ? "\(Int(hz)) Hz" : "\(hz) Hz"
+  }
+  static func formatSeconds(_ s: Double) -> String {
+    s == s.rounded() ? "\(Int(s)) s" : "\(s) s"
+  }
+}
+
+extension SamplingStats {
+  var elapsedSecondsSoFar: Double { Double(Monotonic.now() &- startNanos) / 1e9 }
+}
+
+extension String {
+  /// One decimal place, without Foundation.
+  init(format1 value: Double) {
+    guard value.isFinite else {
+      self = "?"
+      return
+    }
+    let scaled = (value * 10).rounded()
+    let whole = Int(scaled / 10)
+    let tenth = abs(Int(scaled) % 10)
+    self = (value < 0 && whole == 0 ? "-" : "") + "\(whole).\(tenth)"
+  }
+}

@@ -1,0 +1,150 @@
+import SampSystem
+
+/// The sampling loop: at each tick stop the threads the source asks for, let it
+/// copy what it needs, resume at once, then resolve names and aggregate. Holds
+/// one TraceSession for the whole run (seize once, interrupt and continue per
+/// sample). Runs on the calling thread, which must stay the same for the whole
+/// run: ptrace requests are only accepted from the thread that seized.
+public final class Sampler {
+  public let config: SamplerConfig
+  public let session: TraceSession
+  public let source: StackSource
+  public private(set) var stats = SamplingStats()
+  /// Why the run ended.
+  public enum Ending: Equatable, Sendable {
+    case durationElapsed
+    case targetEnded(ProcessEnd)
+    case stopRequested(signal: Int32)
+    case outputClosed
+  }
+
+  private var random = SystemRandomNumberGenerator()
+
+  public init(config: SamplerConfig, session: TraceSession, source: StackSource) {
+    self.config = config
+    self.session = session
+    self.source = source
+  }
+
+  /// Records until the duration ends, the target ends, the user stops us, or the
+  /// output is closed. Every sample taken is handed to `writer` before returning.
+  public func run(writer: ProfileWriter, progress: ((SamplingStats) -> Void)? = nil) -> Ending {
+    let interval = UInt64(1e9 / config.rate)
+    let start = Monotonic.now()
+    stats.startNanos = start
+    let end = config.duration.map { start + UInt64($0 * 1e9) }
+    var scheduled = start
+    var nextFlush = start + 1_000_000_000
+    var ending: Ending?
+    var execsSeen = session.execCount
+
+    sampling: while ending == nil {
+      // Sleep until the next tick, handling traced-thread events as they come.
+      while true {
+        let deadline = min(scheduled, end ?? .max, nextFlush)
+        switch ProfilerSignals.wait(until: deadline) {
+        case .childEvent:
+          session.pollEvents()
+          if let how = session.ended {
+            ending = .targetEnded(how)
+            break sampling
+          }
+          continue
+        case .stopRequested(let sig):
+          ending = .stopRequested(signal: sig)
+          break sampling
+        case .timeout:
+          break
+        }
+        let now = Monotonic.now()
+        if let end, now >= end {
+          ending = .durationElapsed
+          break sampling
+        }
+        if now >= nextFlush {
+          if flush(writer) == false {
+            ending = .outputClosed
+            break sampling
+          }
+          progress?(stats)
+          nextFlush = now + 1_000_000_000
+        }
+        if now >= scheduled { break }
+      }
+
+      let now = Monotonic.now()
+      let lag = now - scheduled
+      if lag > interval {
+        stats.lateSamples += 1
+        stats.maxLagNanos = max(stats.maxLagNanos, lag)
+      }
+      if lag > 1_000_000_000 {
+        // More than a second behind: skip ahead rather than burst.
+        let missed = lag / interval
+        stats.skippedSamples += Int(missed)
+        scheduled += missed * interval
+      }
+      scheduled += nextInterval(interval)
+
+      takeSample(writer: writer)
+      if let how = session.ended {
+        ending = .targetEnded(how)
+      } else if session.execCount != execsSeen {
+        execsSeen = session.execCount
+        source.targetChanged(session)
+      }
+    }
+    stats.endNanos = Monotonic.now()
+    if ending != .outputClosed, flush(writer) == false { ending = .outputClosed }
+    return ending ?? .durationElapsed
+  }
+
+  private func nextInterval(_ interval: UInt64) -> UInt64 {
+    guard config.jitter, interval > 2 else { return interval }
+    return interval / 2 + UInt64.random(in: 0...interval, using: &random)
+  }
+
+  /// One sample: stop, capture, resume, resolve, aggregate.
+  func takeSample(writer: ProfileWriter) {
+    session.pollEvents()
+    guard session.isAlive else { return }
+    let wanted = source.threadsToStop(session)
+    var errors = SampleErrors()
+    let holdStart = Monotonic.now()
+    let pending: PendingStacks
+    if wanted.isEmpty && config.nonblocking {
+      pending = source.capture(session, stopped: [], errors: &errors)
+    } else if wanted.isEmpty {
+      pending = .empty
+    } else {
+      pending = session.withStopped(wanted) { stopped in
+        source.capture(session, stopped: stopped, errors: &errors)
+      }
+      let held = Monotonic.now() - holdStart
+      stats.holdTotalNanos += held
+      stats.hold.record(nanos: held)
+    }
+    let stacks = pending.resolve(&errors)
+    stats.samples += 1
+    for (kind, n) in errors.counts { stats.errors.count(kind, n) }
+    for stack in stacks {
+      var labels: [String] = []
+      labels.reserveCapacity(stack.frames.count + 1)
+      if config.threadRoots {
+        labels.append(FrameLabeler.sanitize("thread \(stack.name ?? "?") (\(stack.tid))"))
+      }
+      for frame in stack.frames { labels.append(config.labels.label(frame)) }
+      writer.add(labels, count: 1)
+      stats.stacks += 1
+    }
+  }
+
+  private func flush(_ writer: ProfileWriter) -> Bool {
+    do {
+      try writer.flush()
+      return true
+    } catch {
+      return false
+    }
+  }
+}

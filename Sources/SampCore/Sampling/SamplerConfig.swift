@@ -1,0 +1,36 @@
+/// Everything that shapes a recording, independent of the command line.
+public struct SamplerConfig: Sendable {
+  /// Samples per second.
+  public var rate: Double = 100
+  /// Seconds to record; nil records until the target exits or the user stops.
+  public var duration: Double?
+  /// Native frames (with Python frames merged in, for a Python target).
+  public var native = false
+  /// Keep threads that are not running (blocked in the kernel, idle).
+  public var includeIdle = false
+  /// Python only: keep only the thread holding the GIL.
+  public var onlyGIL = false
+  /// Add a root frame per thread: `thread NAME (TID)`.
+  public var threadRoots = false
+  /// Read without stopping the threads (Python only; a torn read costs a sample).
+  public var nonblocking = false
+  public var labels = FrameLabeler()
+  /// Randomize the interval between samples (uniform in 0.5 to 1.5 of the mean),
+  /// so sampling does not alias with periodic work in the target.
+  public var jitter = true
+
+  public init() {}
+
+  public static let maximumRate: Double = 100_000
+
+  /// Checks values a user can get wrong; the CLI calls this before attaching.
+  public func validate() throws(SampError) {
+    guard rate.isFinite, rate > 0 else { throw .invalidOption("--rate must be a positive number of samples per second, not \(rate)") }
+    guard rate <= Self.maximumRate else {
+      throw .invalidOption("--rate \(Int(rate)) is above the maximum of \(Int(Self.maximumRate)) samples per second")
+    }
+    if let d = duration {
+      guard d.isFinite, d > 0 else { throw .invalidOption("--duration must be a positive number of seconds, not \(d)") }
+    }
+  }
+}

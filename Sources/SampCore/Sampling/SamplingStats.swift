@@ -1,0 +1,51 @@
+/// What a run measured about itself, for the end summary and the benchmarks.
+public struct SamplingStats: Sendable {
+  public var samples = 0
+  public var stacks = 0
+  public var errors = SampleErrors()
+  /// Samples taken later than scheduled by more than one interval.
+  public var lateSamples = 0
+  /// The largest delay behind schedule, in nanoseconds.
+  public var maxLagNanos: UInt64 = 0
+  /// Samples skipped because sampling fell more than a second behind.
+  public var skippedSamples = 0
+  /// Time the target's threads were held stopped, first interrupt to last resume.
+  public var holdTotalNanos: UInt64 = 0
+  public var hold = Histogram()
+  public var startNanos: UInt64 = 0
+  public var endNanos: UInt64 = 0
+
+  public init() {}
+
+  public var elapsedSeconds: Double { Double(endNanos &- startNanos) / 1e9 }
+  public var achievedRate: Double { elapsedSeconds > 0 ? Double(samples) / elapsedSeconds : 0 }
+}
+
+/// A fixed-size histogram of durations (flat memory over any run length):
+/// 1 µs buckets to 10 ms, then one overflow bucket holding the maximum.
+public struct Histogram: Sendable {
+  private var buckets = [UInt32](repeating: 0, count: 10_001)
+  public private(set) var count = 0
+  public private(set) var maxMicros = 0
+
+  public init() {}
+
+  public mutating func record(nanos: UInt64) {
+    let micros = Int(nanos / 1000)
+    buckets[min(micros, 10_000)] &+= 1
+    count += 1
+    maxMicros = max(maxMicros, micros)
+  }
+
+  /// The value below which `fraction` of the records lie, in microseconds.
+  public func percentile(_ fraction: Double) -> Int {
+    guard count > 0 else { return 0 }
+    let target = max(1, Int((Double(count) * fraction).rounded(.up)))
+    var seen = 0
+    for (micros, n) in buckets.enumerated() {
+      seen += Int(n)
+      if seen >= target { return micros == 10_000 ? maxMicros : micros }
+    }
+    return maxMicros
+  }
+}

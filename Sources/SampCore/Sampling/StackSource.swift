@@ -1,0 +1,32 @@
+import SampSystem
+
+/// Where stacks come from: native unwinding, the Python interpreter's frames, or
+/// both merged. The sampler owns timing and stopping; a source decides what to
+/// stop and what to read, in two phases so that only cheap copying happens while
+/// the target is held and everything else (symbols, names, lines) after resume.
+public protocol StackSource: AnyObject {
+  /// A short description for the start line ("native", "Python 3.12.1").
+  var summary: String { get }
+  /// Threads to stop for this sample; an empty list reads without stopping.
+  func threadsToStop(_ session: TraceSession) -> [ThreadID]
+  /// Runs while `stopped` are held: copy what may change and return the work to
+  /// finish after they are resumed. Per-thread failures are counted in `errors`.
+  func capture(_ session: TraceSession, stopped: [ThreadID], errors: inout SampleErrors) -> PendingStacks
+  /// The target exec'd or its mappings changed in a way that needs a rescan.
+  func targetChanged(_ session: TraceSession)
+}
+
+/// The second half of a sample, run after the threads are resumed.
+public struct PendingStacks {
+  public var resolve: (inout SampleErrors) -> [ThreadStack]
+  public init(_ resolve: @escaping (inout SampleErrors) -> [ThreadStack]) { self.resolve = resolve }
+  public static let empty = PendingStacks { _ in [] }
+}
+
+/// Errors inside samples: counted by kind, shown in the summary, never fatal.
+public struct SampleErrors: Sendable {
+  public private(set) var counts: [String: Int] = [:]
+  public init() {}
+  public mutating func count(_ kind: String, _ n: Int = 1) { counts[kind, default: 0] += n }
+  public var total: Int { counts.values.reduce(0, +) }
+}

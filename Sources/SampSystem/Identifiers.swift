@@ -1,0 +1,32 @@
+/// A process in the target's PID namespace as the profiler sees it.
+public struct ProcessID: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible {
+  public var rawValue: Int32
+  public init(rawValue: Int32) { self.rawValue = rawValue }
+  public init(_ value: Int32) { self.rawValue = value }
+  public var description: String { String(rawValue) }
+  public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// A kernel thread ID (what gettid() returns in the target).
+public struct ThreadID: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible {
+  public var rawValue: Int32
+  public init(rawValue: Int32) { self.rawValue = rawValue }
+  public init(_ value: Int32) { self.rawValue = value }
+  public var description: String { String(rawValue) }
+  public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// An address in the target's memory. Never dereferenced locally.
+public struct RemoteAddress: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible {
+  public var rawValue: UInt64
+  public init(rawValue: UInt64) { self.rawValue = rawValue }
+  public init(_ value: UInt64) { self.rawValue = value }
+  public static let null = RemoteAddress(0)
+  public var isNull: Bool { rawValue == 0 }
+  public var description: String { "0x" + String(rawValue, radix: 16) }
+  public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+  public static func + (a: Self, offset: Int) -> Self {
+    RemoteAddress(offset >= 0 ? a.rawValue &+ UInt64(offset) : a.rawValue &- UInt64(-offset))
+  }
+  public static func - (a: Self, b: Self) -> Int64 { Int64(bitPattern: a.rawValue &- b.rawValue) }
+}

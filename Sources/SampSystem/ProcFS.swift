@@ -1,0 +1,164 @@
+import Glibc
+
+/// Readers for /proc/PID/... Parsing is kept in pure functions (tested without a
+/// process); only the file access lives here.
+public enum ProcFS {
+  /// The whole content of a /proc file (they report size 0, so read until EOF).
+  public static func readFile(_ path: String, limit: Int = 16 << 20) throws(SystemError) -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 { throw .procfs(path: path, .current) }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while out.count < limit {
+      let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw .procfs(path: path, .current)
+      }
+      if n == 0 { break }
+      out += chunk[0..<n]
+    }
+    return out
+  }
+
+  public static func readText(_ path: String) throws(SystemError) -> String {
+    String(decoding: try readFile(path), as: UTF8.self)
+  }
+
+  public static func exists(_ pid: ProcessID) -> Bool {
+    access("/proc/\(pid.rawValue)", F_OK) == 0
+  }
+
+  /// The thread IDs of a process, from /proc/PID/task.
+  public static func threads(of pid: ProcessID) throws(SystemError) -> [ThreadID] {
+    let path = "/proc/\(pid.rawValue)/task"
+    guard let dir = opendir(path) else { throw .procfs(path: path, .current) }
+    defer { closedir(dir) }
+    var tids: [ThreadID] = []
+    while let entry = readdir(dir) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+      }
+      if let value = Int32(name) { tids.append(ThreadID(value)) }
+    }
+    return tids.sorted()
+  }
+
+  public static func status(of pid: ProcessID) throws(SystemError) -> ProcessStatus {
+    ProcessStatus(parsing: try readText("/proc/\(pid.rawValue)/status"))
+  }
+
+  public static func maps(of pid: ProcessID) throws(SystemError) -> [MemoryMapping] {
+    MemoryMapping.parse(try readText("/proc/\(pid.rawValue)/maps"))
+  }
+
+  /// The command line, arguments joined by spaces.
+  public static func commandLine(of pid: ProcessID) -> String {
+    guard let bytes = try? readFile("/proc/\(pid.rawValue)/cmdline", limit: 4096) else { return "" }
+    return bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+  }
+
+  /// The thread's name (comm), as set by pthread_setname_np / prctl.
+  public static func threadName(_ pid: ProcessID, _ tid: ThreadID) -> String? {
+    guard let text = try? readText("/proc/\(pid.rawValue)/task/\(tid.rawValue)/comm") else { return nil }
+    return text.hasSuffix("\n") ? String(text.dropLast()) : text
+  }
+
+  /// The executable's path (the link target of /proc/PID/exe).
+  public static func executablePath(of pid: ProcessID) -> String? {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/\(pid.rawValue)/exe", &buffer, buffer.count - 1)
+    guard n > 0 else { return nil }
+    return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+}
+
+/// Fields of /proc/PID/status that decide whether and how a process can be traced.
+public struct ProcessStatus: Equatable, Sendable {
+  public var name = ""
+  /// The one-letter state: R running, S sleeping, D disk, Z zombie, T stopped, t traced, I idle, X dead.
+  public var state: Character = "?"
+  public var tracerPID: Int32 = 0
+  public var parentPID: Int32 = 0
+  public var realUID: UInt32 = 0
+  public var threadCount = 0
+  /// Kernel threads have no memory map: no VmSize line at all.
+  public var hasUserMemory = false
+  public var isKernelThread: Bool { !hasUserMemory && parentPID <= 2 }
+
+  public init(parsing text: String) {
+    for line in text.split(separator: "\n") {
+      guard let colon = line.firstIndex(of: ":") else { continue }
+      let key = line[..<colon]
+      let value = line[line.index(after: colon)...].trimmingPrefix(while: { $0 == " " || $0 == "\t" })
+      switch key {
+      case "Name": name = String(value)
+      case "State": state = value.first ?? "?"
+      case "TracerPid": tracerPID = Int32(value) ?? 0
+      case "PPid": parentPID = Int32(value) ?? 0
+      case "Uid": realUID = UInt32(value.split(separator: "\t").first ?? "") ?? 0
+      case "Threads": threadCount = Int(value) ?? 0
+      case "VmSize": hasUserMemory = true
+      default: break
+      }
+    }
+  }
+}
+
+extension Substring {
+  fileprivate func trimmingPrefix(while predicate: (Character) -> Bool) -> Substring {
+    var s = self
+    while let c = s.first, predicate(c) { s = s.dropFirst() }
+    return s
+  }
+}
+
+/// Reads /proc/PID/task/TID/stat for the scheduler state, keeping the file open
+/// so a per-sample check is one pread (the kernel regenerates it at offset 0).
+public final class ThreadStatReader {
+  public let tid: ThreadID
+  private var fd: Int32
+  private var buffer = [UInt8](repeating: 0, count: 1024)
+
+  public init?(pid: ProcessID, tid: ThreadID) {
+    self.tid = tid
+    fd = open("/proc/\(pid.rawValue)/task/\(tid.rawValue)/stat", O_RDONLY | O_CLOEXEC)
+    if fd < 0 { return nil }
+  }
+  deinit { if fd >= 0 { close(fd) } }
+
+  /// The state letter, or nil if the thread is gone.
+  public func state() -> ThreadStat? {
+    let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+    guard n > 0 else { return nil }
+    return ThreadStat(parsing: buffer[0..<n])
+  }
+}
+
+/// The parts of /proc/.../stat the sampler needs.
+public struct ThreadStat: Equatable, Sendable {
+  /// R running/runnable, S sleeping, D uninterruptible, T/t stopped, Z zombie.
+  public var state: UInt8
+  /// User and system CPU ticks: unchanged between samples means the thread did not run.
+  public var cpuTicks: UInt64
+
+  public init(state: UInt8, cpuTicks: UInt64) {
+    self.state = state
+    self.cpuTicks = cpuTicks
+  }
+
+  /// Parses "tid (comm) S ppid ... utime stime ...": comm may hold spaces and
+  /// parentheses, so fields are counted after the last ')'.
+  public init?<C: Collection>(parsing bytes: C) where C.Element == UInt8 {
+    let array = Array(bytes)
+    guard let close = array.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+    let fields = array[(close + 1)...].split(separator: UInt8(ascii: " "))
+    guard fields.count > 13, let s = fields.first?.first else { return nil }
+    func number(_ i: Int) -> UInt64 { UInt64(String(decoding: fields[i], as: UTF8.self)) ?? 0 }
+    state = s
+    cpuTicks = number(11) + number(12)
+  }
+
+  public var isRunning: Bool { state == UInt8(ascii: "R") }
+}

@@ -1,0 +1,150 @@
+import CSampShims
+import Glibc
+
+/// Reads the target's memory. Everything above this works on copied bytes, so a
+/// fake image (tests) and a live process are interchangeable.
+public protocol RemoteMemory: AnyObject {
+  /// Copies `count` bytes at `address`; throws if any byte is unreadable.
+  func read(at address: RemoteAddress, count: Int) throws(SystemError) -> [UInt8]
+  /// Reads several ranges at once (one syscall on a live process).
+  func read(ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [[UInt8]]
+}
+
+extension RemoteMemory {
+  public func read(ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [[UInt8]] {
+    var out: [[UInt8]] = []
+    out.reserveCapacity(ranges.count)
+    for (a, n) in ranges { out.append(try read(at: a, count: n)) }
+    return out
+  }
+  public func readUInt64(at address: RemoteAddress) throws(SystemError) -> UInt64 {
+    ByteView(try read(at: address, count: 8)).u64(at: 0)
+  }
+  public func readPointer(at address: RemoteAddress) throws(SystemError) -> RemoteAddress {
+    RemoteAddress(try readUInt64(at: address))
+  }
+  public func readInt32(at address: RemoteAddress) throws(SystemError) -> Int32 {
+    ByteView(try read(at: address, count: 4)).i32(at: 0)
+  }
+  /// A NUL-terminated string of at most `limit` bytes, read in chunks that do not
+  /// cross a page (so a string near the end of a mapping is still readable).
+  public func readCString(at address: RemoteAddress, limit: Int = 256) throws(SystemError) -> String {
+    var bytes: [UInt8] = []
+    var cursor = address
+    while bytes.count < limit {
+      let toPageEnd = 4096 - Int(cursor.rawValue & 4095)
+      let chunk = try read(at: cursor, count: min(toPageEnd, limit - bytes.count))
+      if let nul = chunk.firstIndex(of: 0) {
+        bytes += chunk[..<nul]
+        return String(decoding: bytes, as: UTF8.self)
+      }
+      bytes += chunk
+      cursor = cursor + chunk.count
+    }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+}
+
+/// A live process's memory through process_vm_readv(2), falling back to
+/// /proc/PID/mem where the syscall is unavailable (some seccomp profiles).
+public final class ProcessMemory: RemoteMemory {
+  public let pid: ProcessID
+  private var memFD: Int32 = -1
+  private var useProcMem = false
+  /// Reads and bytes read, for the benchmark and summary.
+  public private(set) var readCalls = 0
+
+  public init(pid: ProcessID) { self.pid = pid }
+  deinit { if memFD >= 0 { close(memFD) } }
+
+  public func read(at address: RemoteAddress, count: Int) throws(SystemError) -> [UInt8] {
+    guard count > 0 else { return [] }
+    guard count <= 64 << 20, address.rawValue < 0x8000_0000_0000_0000 else {
+      throw .unreadableMemory(address, count: count)
+    }
+    readCalls += 1
+    var buffer = [UInt8](repeating: 0, count: count)
+    let got: Int = buffer.withUnsafeMutableBytes { raw in
+      if !useProcMem {
+        var local = iovec(iov_base: raw.baseAddress, iov_len: count)
+        var remote = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(address.rawValue)), iov_len: count)
+        let n = sampswift_process_vm_readv(pid.rawValue, &local, 1, &remote, 1)
+        if n >= 0 || (errno != ENOSYS && errno != EPERM) { return n }
+        useProcMem = true
+      }
+      return procMemRead(raw.baseAddress!, count, address)
+    }
+    guard got == count else { throw .unreadableMemory(address, count: count) }
+    return buffer
+  }
+
+  public func read(ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [[UInt8]] {
+    if useProcMem || ranges.count <= 1 {
+      var out: [[UInt8]] = []
+      for (a, n) in ranges { out.append(try read(at: a, count: n)) }
+      return out
+    }
+    let total = ranges.reduce(0) { $0 + max(0, $1.1) }
+    guard total <= 64 << 20 else { throw .unreadableMemory(ranges[0].0, count: total) }
+    readCalls += 1
+    var flat = [UInt8](repeating: 0, count: total)
+    let got: Int = flat.withUnsafeMutableBytes { raw in
+      var locals: [iovec] = []
+      var remotes: [iovec] = []
+      var offset = 0
+      for (a, n) in ranges {
+        locals.append(iovec(iov_base: raw.baseAddress! + offset, iov_len: n))
+        remotes.append(iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(a.rawValue)), iov_len: n))
+        offset += n
+      }
+      return sampswift_process_vm_readv(pid.rawValue, locals, UInt(locals.count), remotes, UInt(remotes.count))
+    }
+    guard got == total else {
+      // Partial: find out which range failed by reading them one by one.
+      var out: [[UInt8]] = []
+      for (a, n) in ranges { out.append(try read(at: a, count: n)) }
+      return out
+    }
+    var out: [[UInt8]] = []
+    out.reserveCapacity(ranges.count)
+    var offset = 0
+    for (_, n) in ranges {
+      out.append(Array(flat[offset..<offset + n]))
+      offset += n
+    }
+    return out
+  }
+
+  private func procMemRead(_ into: UnsafeMutableRawPointer, _ count: Int, _ address: RemoteAddress) -> Int {
+    if memFD < 0 {
+      memFD = open("/proc/\(pid.rawValue)/mem", O_RDONLY | O_CLOEXEC)
+      if memFD < 0 { return -1 }
+    }
+    return pread(memFD, into, count, off_t(truncatingIfNeeded: address.rawValue))
+  }
+}
+
+/// Little-endian field access over copied bytes. Out-of-range reads give zero,
+/// never a trap: garbage in the target costs a sample, not the profiler.
+public struct ByteView: Sendable {
+  public let bytes: [UInt8]
+  public init(_ bytes: [UInt8]) { self.bytes = bytes }
+  public var count: Int { bytes.count }
+
+  @inline(__always)
+  private func load<T: FixedWidthInteger>(_ offset: Int, as: T.Type) -> T {
+    guard offset >= 0, offset + MemoryLayout<T>.size <= bytes.count else { return 0 }
+    return bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+  }
+  public func u8(at offset: Int) -> UInt8 { load(offset, as: UInt8.self) }
+  public func u16(at offset: Int) -> UInt16 { load(offset, as: UInt16.self) }
+  public func u32(at offset: Int) -> UInt32 { load(offset, as: UInt32.self) }
+  public func i32(at offset: Int) -> Int32 { load(offset, as: Int32.self) }
+  public func u64(at offset: Int) -> UInt64 { load(offset, as: UInt64.self) }
+  public func i64(at offset: Int) -> Int64 { load(offset, as: Int64.self) }
+  public func pointer(at offset: Int) -> RemoteAddress { RemoteAddress(u64(at: offset)) }
+  public func slice(_ offset: Int, _ count: Int) -> [UInt8] {
+    guard offset >= 0, count >= 0, offset <= bytes.count else { return [] }
+    return Array(bytes[offset..<min(bytes.count, offset + count)])
+  }
+}

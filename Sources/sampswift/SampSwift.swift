@@ -1,0 +1,29 @@
+import ArgumentParser
+import SampCore
+
+@main
+struct SampSwift: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sampswift",
+    abstract: "A sampling profiler for running Python and native processes on Linux.",
+    discussion: """
+      Attaches with ptrace (PTRACE_SEIZE; the target is never left stopped), samples \
+      its threads' stacks and streams folded stacks to stdout:
+
+        sampswift record --pid 1234 --duration 60 | flamegraph.pl > profile.svg
+      """,
+    version: SampswiftVersion.string,
+    subcommands: [Record.self],
+    defaultSubcommand: nil)
+
+  static func main() {
+    // Before any thread exists: our signals are taken synchronously (see ProfilerSignals).
+    Session.installSignalHandling()
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      exit(withError: error)
+    }
+  }
+}
