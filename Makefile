@@ -1,0 +1,65 @@
+# sampswift: build, demo, tests, benchmarks. `make demo` and `make test` are the
+# two commands a fresh Debian machine needs (see README.md).
+SWIFT ?= swift
+DEBIAN_PACKAGES := pkg-config libunwind-dev libdw-dev libelf-dev liblzma-dev gcc g++ make
+BIN_DEBUG := .build/debug/sampswift
+BIN_RELEASE := .build/release/sampswift
+
+.PHONY: all deps build release demo test unit integration bench bench-quick soak fuzz lint layouts clean
+
+all: build
+
+# Installs the Debian packages sampswift builds against, only when one is missing.
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# Builds, starts the bundled demo workload and profiles it for 3 seconds.
+demo: release
+	@./Docs/demo/run-demo.sh $(BIN_RELEASE)
+
+# The whole suite: unit tests and integration tests that profile real processes.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+unit: deps
+	$(SWIFT) test --filter SampCoreTests
+
+integration: deps
+	$(SWIFT) test --filter IntegrationTests
+
+# Regenerates the per-version Python layouts from the installed interpreters' headers.
+layouts:
+	python3 Sources/SampCore/Python/Layouts/generate_layouts.py
+
+bench: release
+	python3 Tests/Benchmarks/bench.py --binary $(BIN_RELEASE)
+
+bench-quick: release
+	python3 Tests/Benchmarks/bench.py --binary $(BIN_RELEASE) --quick
+
+soak: deps
+	SAMPSWIFT_SOAK=1 $(SWIFT) test --filter Reliability
+
+lint:
+	@! grep -rnE '^(public |internal |@_implementationOnly )?import (CSampShims|CLibdw|Glibc)' Sources/SampCore Sources/sampswift \
+	  || (echo "only SampSystem may import C modules" && false)
+	@! grep -rn 'Unsafe' Sources/SampCore Sources/sampswift || (echo "Unsafe* belongs in SampSystem" && false)
+	@! grep -rnE 'PTRACE_(ATTACH|POKE|SETREGS)|process_vm_writev' Sources || (echo "the target is never written to" && false)
+	@echo lint ok
+
+clean:
+	rm -rf .build
