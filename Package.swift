@@ -26,7 +26,9 @@ let package = Package(
         .linkedLibrary("unwind"), .linkedLibrary("lzma"), .linkedLibrary("stdc++"),
       ]),
     .target(name: "SampSystem", dependencies: ["CSampShims", "CLibdw"]),
-    .target(name: "SampCore", dependencies: ["SampSystem"]),
+    .target(
+      name: "SampCore", dependencies: ["SampSystem"],
+      exclude: ["Python/Layouts/generate_layouts.py", "Python/Layouts/offsets.c"]),
     .executableTarget(
       name: "sampswift",
       dependencies: ["SampCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
