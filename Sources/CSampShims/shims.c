@@ -42,33 +42,11 @@ const int sampswift_ptrace_event_exec = PTRACE_EVENT_EXEC;
 const int sampswift_ptrace_event_exit = PTRACE_EVENT_EXIT;
 const int sampswift_ptrace_event_stop = PTRACE_EVENT_STOP;
 
-void *sampswift_unw_create_address_space(void) {
-  unw_addr_space_t space = unw_create_addr_space(&_UPT_accessors, 0);
-  if (space) unw_set_caching_policy(space, UNW_CACHE_GLOBAL);
-  return space;
-}
 void sampswift_unw_destroy_address_space(void *space) {
   if (space) unw_destroy_addr_space((unw_addr_space_t)space);
 }
 void sampswift_unw_flush_cache(void *space) {
   if (space) unw_flush_cache((unw_addr_space_t)space, 0, 0);
-}
-
-int sampswift_unw_backtrace(void *space, pid_t tid, uint64_t *ips, int max_frames) {
-  void *upt = _UPT_create(tid);
-  if (!upt) return -UNW_ENOMEM;
-  unw_cursor_t cursor;
-  int count = 0;
-  int r = unw_init_remote(&cursor, (unw_addr_space_t)space, upt);
-  if (r < 0) { _UPT_destroy(upt); return r; }
-  do {
-    unw_word_t ip = 0;
-    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
-    ips[count++] = (uint64_t)ip;
-    r = unw_step(&cursor);
-  } while (r > 0 && count < max_frames);
-  _UPT_destroy(upt);
-  return count;
 }
 
 // Both demanglers live outside C: __cxa_demangle in libstdc++, swift_demangle in

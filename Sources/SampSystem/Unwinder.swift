@@ -1,32 +1,54 @@
-import Glibc
 import CSampShims
+import Glibc
 
-/// Remote native unwinding with libunwind-ptrace: CFI-based, so code built
-/// without frame pointers unwinds too. One per traced process; the address
-/// space caches unwind tables across samples.
+/// Remote native unwinding with libunwind, in two phases so the target is held
+/// only for copying: `capture` (thread stopped) takes the registers and the top
+/// of the stack; `unwind` (thread running again) walks the copy with CFI, so code
+/// built without frame pointers unwinds too. Unwind tables are cached across
+/// samples. Captures live in reusable slots, one per thread of a sample.
 public final class NativeUnwinder {
-  private let space: UnsafeMutableRawPointer?
-  private var ips: [UInt64]
+  public let pid: ProcessID
   public let maxFrames: Int
+  public let stackCopyBytes: Int
+  private let space: UnsafeMutableRawPointer?
+  private var slots: [OpaquePointer] = []
+  private var ips: [UInt64]
 
-  public init(maxFrames: Int = 512) {
+  public init(pid: ProcessID, maxFrames: Int = 1024, stackCopyBytes: Int = 64 << 10) {
+    self.pid = pid
     self.maxFrames = maxFrames
-    space = sampswift_unw_create_address_space()
+    self.stackCopyBytes = stackCopyBytes
+    space = sampswift_copy_unwind_space_create()
     ips = [UInt64](repeating: 0, count: maxFrames)
   }
-  deinit { sampswift_unw_destroy_address_space(space) }
 
-  /// Call when the target's mappings changed (dlopen, dlclose).
+  deinit {
+    for slot in slots { sampswift_capture_destroy(slot) }
+    sampswift_unw_destroy_address_space(space)
+  }
+
+  /// Call when the target's mappings changed (dlopen, dlclose, exec).
   public func flushCaches() { sampswift_unw_flush_cache(space) }
 
-  /// The instruction pointers of a ptrace-stopped thread, innermost first.
-  public func backtrace(_ tid: ThreadID) throws(SystemError) -> [UInt64] {
-    guard let space else { throw .unwind(code: -1) }
+  /// Phase 1, with `tid` ptrace-stopped: copy its registers and stack top into `slot`.
+  public func capture(_ tid: ThreadID, slot: Int) throws(SystemError) {
+    while slots.count <= slot {
+      guard let c = sampswift_capture_create(pid.rawValue, stackCopyBytes) else {
+        throw .call("malloc", Errno(ENOMEM))
+      }
+      slots.append(c)
+    }
+    let r = sampswift_capture_thread(slots[slot], tid.rawValue)
+    if r < 0 { throw .call("capture registers and stack", Errno(-r)) }
+  }
+
+  /// Phase 2, any time before `slot` is reused: instruction pointers, innermost first.
+  public func unwind(slot: Int) throws(SystemError) -> [UInt64] {
+    guard slot < slots.count else { throw .unwind(code: -1) }
     let n = ips.withUnsafeMutableBufferPointer {
-      sampswift_unw_backtrace(space, tid.rawValue, $0.baseAddress, Int32($0.count))
+      sampswift_capture_unwind(space, slots[slot], $0.baseAddress, Int32($0.count))
     }
     if n < 0 { throw .unwind(code: n) }
     return Array(ips[0..<Int(n)])
   }
 }
-

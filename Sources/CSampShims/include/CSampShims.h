@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "CSampUnwind.h"
+
 // ptrace(2) is variadic; these return -1 and set errno on failure.
 // Only reading requests exist here: nothing may ever write to the target.
 long sampswift_ptrace_seize(pid_t tid, unsigned long options);
@@ -31,15 +33,9 @@ extern const int sampswift_ptrace_event_exec;
 extern const int sampswift_ptrace_event_exit;
 extern const int sampswift_ptrace_event_stop;
 
-// libunwind-ptrace. An opaque session per thread being unwound.
-typedef struct sampswift_unwinder sampswift_unwinder;
-// The address space is shared by all threads of one process (it caches unwind info).
-void *sampswift_unw_create_address_space(void);
+// libunwind address spaces (see CSampUnwind.h for the capture-then-unwind path).
 void sampswift_unw_destroy_address_space(void *space);
 void sampswift_unw_flush_cache(void *space);
-// Unwinds thread `tid` (which must be ptrace-stopped) into `ips`, innermost first.
-// Returns the number of frames, or a negative libunwind error code.
-int sampswift_unw_backtrace(void *space, pid_t tid, uint64_t *ips, int max_frames);
 
 // Demanglers. Return a malloc'ed string the caller frees, or NULL.
 char *sampswift_demangle_cxx(const char *mangled);

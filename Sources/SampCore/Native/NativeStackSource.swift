@@ -5,7 +5,7 @@ import SampSystem
 public final class NativeStackSource: StackSource {
   private let pid: ProcessID
   private let includeIdle: Bool
-  private let unwinder = NativeUnwinder()
+  private let unwinder: NativeUnwinder
   private var symbolizer: Symbolizer?
   private var statReaders: [ThreadID: ThreadStatReader] = [:]
   private var names: [ThreadID: String] = [:]
@@ -14,6 +14,7 @@ public final class NativeStackSource: StackSource {
   public init(pid: ProcessID, includeIdle: Bool) {
     self.pid = pid
     self.includeIdle = includeIdle
+    unwinder = NativeUnwinder(pid: pid)
     symbolizer = try? Symbolizer(pid: pid)
   }
 
@@ -38,24 +39,31 @@ public final class NativeStackSource: StackSource {
   }
 
   public func capture(_ session: TraceSession, stopped: [ThreadID], errors: inout SampleErrors) -> PendingStacks {
-    var captured: [(ThreadID, [UInt64])] = []
+    // Held: copy registers and stack top only. Unwinding and names come after resume.
+    var captured: [(ThreadID, slot: Int)] = []
     captured.reserveCapacity(stopped.count)
     for tid in stopped {
       do {
-        let ips = try unwinder.backtrace(tid)
-        if ips.isEmpty { errors.count("empty native stack") } else { captured.append((tid, ips)) }
+        try unwinder.capture(tid, slot: captured.count)
+        captured.append((tid, captured.count))
       } catch {
-        errors.count("native unwind failed")
+        errors.count("native capture failed")
       }
     }
     let activity = self.activity
-    return PendingStacks { [self] _ in
-      captured.map { tid, ips in
-        ThreadStack(
+    return PendingStacks { [self] errors in
+      var stacks: [ThreadStack] = []
+      for (tid, slot) in captured {
+        guard let ips = try? unwinder.unwind(slot: slot), !ips.isEmpty else {
+          errors.count("native unwind failed")
+          continue
+        }
+        stacks.append(ThreadStack(
           tid: tid.rawValue, name: threadName(tid),
           activity: activity[tid] ?? ThreadActivity(running: true),
-          frames: symbolize(ips))
+          frames: symbolize(ips)))
       }
+      return stacks
     }
   }
 

@@ -87,6 +87,11 @@ public final class Sampler {
       scheduled += nextInterval(interval)
 
       takeSample(writer: writer)
+      if stats.samples == 1 {
+        // The first sample loads symbols and caches (warm-up): the schedule
+        // starts after it rather than counting that time as falling behind.
+        scheduled = Monotonic.now() + nextInterval(interval)
+      }
       if let how = session.ended {
         ending = .targetEnded(how)
       } else if session.execCount != execsSeen {

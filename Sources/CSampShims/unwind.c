@@ -1,0 +1,187 @@
+// The accessors libunwind calls while unwinding a captured thread. They must be
+// C-callable, so they live here rather than in Swift; they only read.
+#include "CSampUnwind.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <libunwind-ptrace.h>
+
+struct sampswift_capture {
+  pid_t pid;
+  void *upt;  // libunwind-ptrace state: finds and caches ELF unwind tables by pid
+  struct user_regs_struct regs;
+  uint64_t stack_start;
+  size_t stack_size;
+  size_t stack_capacity;
+  uint8_t *stack;
+};
+
+// libunwind passes the `arg` given to unw_init_remote to the accessors, but
+// _UPT_find_proc_info passes its own: the capture being unwound is kept here.
+static __thread sampswift_capture *current;
+
+sampswift_capture *sampswift_capture_create(pid_t pid, size_t stack_capacity) {
+  sampswift_capture *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->pid = pid;
+  c->stack_capacity = stack_capacity;
+  c->stack = malloc(stack_capacity);
+  c->upt = _UPT_create(pid);
+  if (!c->stack || !c->upt) {
+    sampswift_capture_destroy(c);
+    return NULL;
+  }
+  return c;
+}
+
+void sampswift_capture_destroy(sampswift_capture *c) {
+  if (!c) return;
+  if (c->upt) _UPT_destroy(c->upt);
+  free(c->stack);
+  free(c);
+}
+
+size_t sampswift_capture_stack_size(const sampswift_capture *c) { return c->stack_size; }
+
+static long read_remote(pid_t pid, void *local, uint64_t address, size_t length) {
+  // Page-sized pieces, so a copy that runs into the end of the stack mapping
+  // still returns every readable page before it.
+  struct iovec locals[32], remotes[32];
+  size_t count = 0, offset = 0;
+  while (offset < length && count < 32) {
+    size_t chunk = 4096 - ((address + offset) & 4095);
+    if (chunk > length - offset) chunk = length - offset;
+    locals[count].iov_base = (uint8_t *)local + offset;
+    locals[count].iov_len = chunk;
+    remotes[count].iov_base = (void *)(uintptr_t)(address + offset);
+    remotes[count].iov_len = chunk;
+    offset += chunk;
+    count++;
+  }
+  return process_vm_readv(pid, locals, count, remotes, count, 0);
+}
+
+int sampswift_capture_thread(sampswift_capture *c, pid_t tid) {
+  c->stack_size = 0;
+  if (ptrace(PTRACE_GETREGS, tid, 0, &c->regs) != 0) return -errno;
+  // 128 bytes below SP are the red zone a leaf function may use.
+  c->stack_start = c->regs.rsp - 128;
+  long n = read_remote(c->pid, c->stack, c->stack_start, c->stack_capacity);
+  if (n < 0) return -errno;
+  c->stack_size = (size_t)n;
+  return 0;
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg) {
+  (void)as;
+  (void)arg;
+  if (write || !current) return -UNW_EINVAL;
+  sampswift_capture *c = current;
+  if (addr >= c->stack_start && addr + sizeof *val <= c->stack_start + c->stack_size) {
+    memcpy(val, c->stack + (addr - c->stack_start), sizeof *val);
+    return 0;
+  }
+  struct iovec local = {val, sizeof *val};
+  struct iovec remote = {(void *)(uintptr_t)addr, sizeof *val};
+  return process_vm_readv(c->pid, &local, 1, &remote, 1, 0) == sizeof *val ? 0 : -UNW_EINVAL;
+}
+
+static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg) {
+  (void)as;
+  (void)arg;
+  if (write || !current) return -UNW_EINVAL;
+  const struct user_regs_struct *r = &current->regs;
+  switch (reg) {
+    case UNW_X86_64_RAX: *val = r->rax; break;
+    case UNW_X86_64_RDX: *val = r->rdx; break;
+    case UNW_X86_64_RCX: *val = r->rcx; break;
+    case UNW_X86_64_RBX: *val = r->rbx; break;
+    case UNW_X86_64_RSI: *val = r->rsi; break;
+    case UNW_X86_64_RDI: *val = r->rdi; break;
+    case UNW_X86_64_RBP: *val = r->rbp; break;
+    case UNW_X86_64_RSP: *val = r->rsp; break;
+    case UNW_X86_64_R8: *val = r->r8; break;
+    case UNW_X86_64_R9: *val = r->r9; break;
+    case UNW_X86_64_R10: *val = r->r10; break;
+    case UNW_X86_64_R11: *val = r->r11; break;
+    case UNW_X86_64_R12: *val = r->r12; break;
+    case UNW_X86_64_R13: *val = r->r13; break;
+    case UNW_X86_64_R14: *val = r->r14; break;
+    case UNW_X86_64_R15: *val = r->r15; break;
+    case UNW_X86_64_RIP: *val = r->rip; break;
+    default: return -UNW_EBADREG;
+  }
+  return 0;
+}
+
+static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg) {
+  (void)as; (void)reg; (void)val; (void)write; (void)arg;
+  return -UNW_EBADREG;
+}
+
+static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need, void *arg) {
+  (void)arg;
+  return current ? _UPT_find_proc_info(as, ip, pi, need, current->upt) : -UNW_EINVAL;
+}
+
+static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg) {
+  (void)arg;
+  if (current) _UPT_put_unwind_info(as, pi, current->upt);
+}
+
+static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void *arg) {
+  (void)as; (void)addr; (void)arg;
+  return -UNW_ENOINFO;
+}
+
+static int resume(unw_addr_space_t as, unw_cursor_t *cursor, void *arg) {
+  (void)as; (void)cursor; (void)arg;
+  return -UNW_EINVAL;  // never: nothing runs in the target
+}
+
+static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t len, unw_word_t *off, void *arg) {
+  (void)as; (void)addr; (void)buf; (void)len; (void)off; (void)arg;
+  return -UNW_ENOINFO;  // names come from libdw
+}
+
+static unw_accessors_t copy_accessors = {
+  .find_proc_info = find_proc_info,
+  .put_unwind_info = put_unwind_info,
+  .get_dyn_info_list_addr = get_dyn_info_list_addr,
+  .access_mem = access_mem,
+  .access_reg = access_reg,
+  .access_fpreg = access_fpreg,
+  .resume = resume,
+  .get_proc_name = get_proc_name,
+};
+
+void *sampswift_copy_unwind_space_create(void) {
+  unw_addr_space_t space = unw_create_addr_space(&copy_accessors, 0);
+  if (space) unw_set_caching_policy(space, UNW_CACHE_GLOBAL);
+  return space;
+}
+
+int sampswift_capture_unwind(void *space, sampswift_capture *c, uint64_t *ips, int max_frames) {
+  if (!space || c->stack_size == 0) return -UNW_EINVAL;
+  current = c;
+  unw_cursor_t cursor;
+  int count = 0;
+  int r = unw_init_remote(&cursor, (unw_addr_space_t)space, c);
+  if (r < 0) {
+    current = NULL;
+    return r;
+  }
+  do {
+    unw_word_t ip = 0;
+    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+    ips[count++] = (uint64_t)ip;
+    r = unw_step(&cursor);
+  } while (r > 0 && count < max_frames);
+  current = NULL;
+  return count;
+}
