@@ -46,9 +46,20 @@ public struct ThreadActivity: Hashable, Sendable {
   public var running: Bool
   /// Holds the interpreter lock (Python targets only).
   public var holdsGIL: Bool?
-  public init(running: Bool, holdsGIL: Bool? = nil) {
+  /// Blocked waiting to take the interpreter lock (known from native frames).
+  public var waitingForGIL: Bool?
+  public init(running: Bool, holdsGIL: Bool? = nil, waitingForGIL: Bool? = nil) {
     self.running = running
     self.holdsGIL = holdsGIL
+    self.waitingForGIL = waitingForGIL
+  }
+
+  /// "running", "idle", "running, holds the GIL", "idle, waiting for the GIL".
+  public var description: String {
+    var parts = [running ? "running" : "idle"]
+    if holdsGIL == true { parts.append("holds the GIL") }
+    if waitingForGIL == true { parts.append("waiting for the GIL") }
+    return parts.joined(separator: ", ")
   }
 }
 

@@ -1,0 +1,37 @@
+import SampSystem
+
+/// `sampswift dump`: every thread's stack once. Attaches, stops all threads
+/// (idle ones too) for one capture, resumes and detaches.
+public enum Snapshot {
+  public struct Result: Sendable {
+    public var pid: Int32
+    public var command: String
+    public var source: String
+    public var threads: [ThreadStack]
+    public var errors: SampleErrors
+  }
+
+  public static func take(pid: ProcessID, native: Bool) throws(SampError) -> Result {
+    try TargetCheck.check(pid)
+    let session: TraceSession
+    do {
+      session = try TraceSession(pid: pid)
+    } catch {
+      throw TargetCheck.attachError(pid, error)
+    }
+    defer { session.detachAll() }
+    var config = SamplerConfig()
+    config.native = native
+    config.includeIdle = true
+    let log = Log.shared
+    let source = StackSources.make(pid: pid, config: config, session: session, log: log)
+    var errors = SampleErrors()
+    let wanted = source.threadsToStop(session)
+    let pending = session.withStopped(wanted) { stopped in
+      source.capture(session, stopped: stopped, errors: &errors)
+    }
+    let threads = pending.resolve(&errors).sorted { $0.tid < $1.tid }
+    return Result(pid: pid.rawValue, command: ProcFS.commandLine(of: pid), source: source.summary,
+                  threads: threads, errors: errors)
+  }
+}
