@@ -1,5 +1,5 @@
 /// Everything the walker needs to know about one CPython minor version: byte
-/// offsets (generated from that version's headers by Scripts/gen-python-layouts.py
+/// offsets (generated from that version's headers by Layouts/generate_layouts.py
 /// into Layouts/GeneratedLayouts.swift, never typed by hand) plus the few
 /// behaviours that are not offsets. The walker branches on these fields, never on
 /// version numbers. A nil offset means the field does not exist in that version.
@@ -14,6 +14,14 @@ public struct PythonLayout: Sendable, Equatable {
   public var runtimeGILLastHolder: Int?
   /// 3.7-3.11: _PyRuntime.gilstate.tstate_current, the thread holding the GIL.
   public var runtimeTstateCurrent: Int?
+  /// 3.13+: `_Py_DebugOffsets` inside _PyRuntime (at 0; cookie "xdebugpy").
+  public var runtimeDebugOffsets: Int? = nil
+
+  // MARK: before 3.7 (no _PyRuntime): globals found by symbol name.
+  /// 2.7, 3.6: `static PyInterpreterState *interp_head`, a local (.symtab-only) symbol.
+  public var interpHeadSymbol: String? = nil
+  /// 2.7, 3.6: exported `_PyThreadState_Current`, the thread holding the GIL (NULL when none).
+  public var tstateCurrentSymbol: String? = nil
 
   // MARK: PyInterpreterState
   public var interpNext: Int
@@ -42,6 +50,8 @@ public struct PythonLayout: Sendable, Equatable {
   /// 3.12-3.13: the `_status` bitfield word; `holds_gil` is bit `statusHoldsGILBit` (3.13).
   public var tstateStatus: Int?
   public var statusHoldsGILBit: Int?
+  /// 3.14+: `holds_gil`, an int of its own (moved out of `_status`).
+  public var tstateHoldsGIL: Int? = nil
   /// 3.11+: the first data-stack chunk (frames live in contiguous chunks).
   public var tstateDatastackChunk: Int?
 
@@ -88,7 +98,7 @@ public struct PythonLayout: Sendable, Equatable {
   public var codeFirstTraceable: Int?
 
   public enum LineTableFormat: Sendable, Equatable {
-    /// <=3.9: co_lnotab byte pairs (2.7 and 3.6-3.7 with unsigned line deltas).
+    /// <=3.9: co_lnotab byte pairs; line deltas are unsigned in 2.7, signed from 3.6.
     case lnotab(signedLineDelta: Bool)
     /// 3.10: PEP 626 co_linetable.
     case linetable310
@@ -118,6 +128,11 @@ public struct PythonLayout: Sendable, Equatable {
   public var unicodeCompactData: Int
   /// Offset of the data pointer of a legacy (non-compact) string.
   public var unicodeLegacyData: Int
+  /// Bit positions inside the 32-bit `state` word (GCC little-endian bitfields):
+  /// `kind` is 3 bits from unicodeKindShift; `compact` and `ascii` are single bits.
+  public var unicodeKindShift: Int = 2
+  public var unicodeCompactBit: Int = 5
+  public var unicodeASCIIBit: Int = 6
 
   /// glibc x86_64: the `tid` field inside struct pthread (for versions without native_thread_id).
   public static let glibcPthreadTIDOffset = 0x2d0
