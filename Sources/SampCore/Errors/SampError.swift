@@ -14,12 +14,14 @@ public enum SampError: Error, Equatable, Sendable {
   case invalidOption(String)
   case cannotStartCommand(String, Errno)
   case output(path: String, Errno)
+  case input(path: String, Errno)
   case unsupportedPython(version: String, reason: String)
   case system(SystemError)
 
   /// Exit codes: 0 success; 64 bad usage; 65 no such process; 66 target cannot be
   /// profiled (kernel thread, zombie, the profiler itself); 67 permission denied;
-  /// 68 already traced; 69 unsupported Python; 73 output unwritable; 70 internal.
+  /// 68 already traced; 69 unsupported Python; 71 command cannot start; 73 output
+  /// unwritable; 74 input unreadable (diff); 70 internal.
   public var exitCode: Int32 {
     switch self {
     case .invalidPID, .invalidOption: return 64
@@ -30,6 +32,7 @@ public enum SampError: Error, Equatable, Sendable {
     case .unsupportedPython: return 69
     case .cannotStartCommand: return 71
     case .output: return 73
+    case .input: return 74
     case .system: return 70
     }
   }
@@ -47,6 +50,7 @@ public enum SampError: Error, Equatable, Sendable {
     case .invalidOption(let text): return text
     case .cannotStartCommand(let command, let e): return "cannot start '\(command)': \(e)"
     case .output(let path, let e): return "cannot write to \(path): \(e)"
+    case .input(let path, let e): return "cannot read \(path): \(e)"
     case .unsupportedPython(let version, let reason): return "Python \(version) is not supported: \(reason)"
     case .system(let e): return e.description
     }
@@ -74,6 +78,7 @@ public enum SampError: Error, Equatable, Sendable {
     case .invalidOption: return "see `sampswift help record`"
     case .cannotStartCommand: return "check that the command exists and is executable"
     case .output: return "choose a writable path with -o, or write to stdout"
+    case .input: return "give the path of a folded profile written by `sampswift record`"
     case .unsupportedPython: return "sampswift reads CPython 2.7 and 3.6 to 3.14; `--native` still shows native frames"
     case .system: return "this is likely a bug in sampswift; please report it with the command line used"
     }
