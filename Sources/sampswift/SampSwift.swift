@@ -13,7 +13,7 @@ struct SampSwift: ParsableCommand {
         sampswift record --pid 1234 --duration 60 | flamegraph.pl > profile.svg
       """,
     version: SampswiftVersion.string,
-    subcommands: [Record.self, Dump.self],
+    subcommands: [Record.self, Dump.self, Diff.self],
     defaultSubcommand: nil)
 
   static func main() {
