@@ -29,6 +29,12 @@ public final class NativeStackSource: StackSource {
       activity[tid] = ThreadActivity(running: isRunning)
       if includeIdle || isRunning { chosen.append(tid) }
     }
+    if statReaders.count > running.count {
+      // Threads have exited: close their /proc files.
+      let live = Set(running)
+      statReaders = statReaders.filter { live.contains($0.key) }
+      names = names.filter { live.contains($0.key) }
+    }
     return chosen
   }
 
