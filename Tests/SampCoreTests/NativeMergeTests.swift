@@ -1,0 +1,35 @@
+import Testing
+@testable import SampCore
+
+@Suite struct NativeMergeTests {
+  let merger = NativeMerge(interpreterModules: ["libpython3.12.so.1.0"], pythonMajor: 3)
+
+  func n(_ name: String, _ module: String = "libpython3.12.so.1.0") -> Frame {
+    Frame(kind: .native, name: name, module: module)
+  }
+  func py(_ name: String) -> Frame { .python(name, file: "app.py", line: 1, firstLine: 1) }
+
+  @Test func replacesEvalFramesAndHidesInternals() {
+    let native = [
+      n("_start", "python3.12"), n("Py_BytesMain"), n("_PyEval_EvalFrameDefault"), n("_PyFunction_Vectorcall"),
+      n("cfunction_vectorcall_O"), n("zlib_compress_impl", "zlib.cpython-312-x86_64-linux-gnu.so"),
+      n("_PyEval_EvalFrameDefault"), n("deflate", "libz.so.1"),
+    ]
+    let groups = [[py("<module>"), py("main")], [py("callback")]]
+    let (frames, outcome) = merger.merge(native: native, python: groups)
+    #expect(outcome == .merged)
+    #expect(frames.map { $0.name ?? "" } == ["_start", "<module>", "main", "zlib_compress_impl", "callback", "deflate"])
+  }
+
+  @Test func mismatchKeepsEveryFrameAndSaysSo() {
+    let native = [n("_start", "python3.12"), n("_PyEval_EvalFrameDefault"), n("deflate", "libz.so.1")]
+    let (frames, outcome) = merger.merge(native: native, python: [[py("a")], [py("b")]])
+    #expect(outcome == .mismatch(evalFrames: 1, pythonGroups: 2))
+    #expect(frames.map { $0.name ?? "" } == ["_start", "a", "b", "deflate"])
+  }
+
+  @Test func detectsGILWait() {
+    #expect(merger.isWaitingForGIL([n("_PyEval_EvalFrameDefault"), n("PyEval_RestoreThread"), n("take_gil"), n("pthread_cond_timedwait", "libc.so.6")]))
+    #expect(!merger.isWaitingForGIL([n("_PyEval_EvalFrameDefault"), n("deflate", "libz.so.1")]))
+  }
+}
