@@ -1,0 +1,167 @@
+import SampSystem
+
+/// What a code object says about itself, decoded once.
+final class CodeInfo {
+  let name: String
+  let file: String
+  let firstLine: Int
+  let lineTable: [UInt8]
+  /// 3.11+: frames whose instruction is before this byte offset are incomplete.
+  let firstTraceableByte: Int?
+  /// The header fields this entry was decoded from; a changed header means the
+  /// address now holds another object.
+  let fingerprint: [UInt8]
+  /// Byte offset -> line, filled as samples ask.
+  private var lines: [Int: Int?] = [:]
+
+  init(name: String, file: String, firstLine: Int, lineTable: [UInt8], firstTraceableByte: Int?, fingerprint: [UInt8]) {
+    self.name = name
+    self.file = file
+    self.firstLine = firstLine
+    self.lineTable = lineTable
+    self.firstTraceableByte = firstTraceableByte
+    self.fingerprint = fingerprint
+  }
+
+  func line(at byteOffset: Int, format: PythonLayout.LineTableFormat) -> Int? {
+    if let known = lines[byteOffset] { return known }
+    let line = LineTable.line(forByteOffset: byteOffset, table: lineTable, firstLine: firstLine, format: format)
+    if lines.count >= 4096 { lines.removeAll(keepingCapacity: true) }
+    lines[byteOffset] = line
+    return line
+  }
+}
+
+/// Resolves code objects by address after the threads run again. Entries are
+/// validated on every use: the code object's header is re-read (one batched read
+/// per sample) and compared with the fields the entry was decoded from, and its
+/// type must be PyCode_Type, so a freed and reused address never mislabels a frame.
+final class CodeObjectCache {
+  let layout: PythonLayout
+  let codeType: RemoteAddress?
+  private var entries: [RemoteAddress: CodeInfo] = [:]
+  static let maxEntries = 32_768
+  static let maxLineTableBytes = 4 << 20
+
+  /// Decodes done and reused, for tests and the benchmark.
+  private(set) var decodes = 0
+  private(set) var hits = 0
+
+  init(layout: PythonLayout, codeType: RemoteAddress?) {
+    self.layout = layout
+    self.codeType = codeType
+  }
+
+  var count: Int { entries.count }
+
+  private var headerSize: Int {
+    let fields = [layout.objectType, layout.codeName, layout.codeQualname, layout.codeFilename,
+                  layout.codeLineTable, layout.codeFirstLineNo, layout.codeFirstTraceable].compactMap { $0 }
+    return (fields.max() ?? 0) + 8
+  }
+
+  /// The fields that identify a code object's content; refcounts and caches excluded.
+  private func fingerprint(_ header: ByteView) -> [UInt8] {
+    var out: [UInt8] = []
+    for offset in [layout.objectType, layout.codeName, layout.codeQualname, layout.codeFilename, layout.codeLineTable]
+      .compactMap({ $0 })
+    {
+      out += header.slice(offset, 8)
+    }
+    out += header.slice(layout.codeFirstLineNo, 4)
+    if let ft = layout.codeFirstTraceable { out += header.slice(ft, 4) }
+    return out
+  }
+
+  /// Infos for every distinct code address, read in one batch; an address that
+  /// is unreadable or holds no code object maps to the error that says so.
+  func lookup(_ codes: Set<RemoteAddress>, memory: RemoteMemory) -> [RemoteAddress: Result<CodeInfo, PythonReadError>] {
+    let list = Array(codes)
+    let size = headerSize
+    let headers: [[UInt8]?]
+    if let batch = try? memory.read(ranges: list.map { ($0, size) }) {
+      headers = batch
+    } else {
+      headers = list.map { try? memory.read(at: $0, count: size) }
+    }
+    var out: [RemoteAddress: Result<CodeInfo, PythonReadError>] = [:]
+    for (code, header) in zip(list, headers) {
+      guard let header else {
+        out[code] = .failure(.unreadableMemory(code, count: size))
+        continue
+      }
+      out[code] = Result { () throws(PythonReadError) -> CodeInfo in try info(code, header: ByteView(header), memory: memory) }
+    }
+    return out
+  }
+
+  private func info(_ code: RemoteAddress, header: ByteView, memory: RemoteMemory) throws(PythonReadError) -> CodeInfo {
+    if let codeType, header.pointer(at: layout.objectType) != codeType {
+      entries[code] = nil
+      throw .corruptData("frame's code pointer does not point at a code object")
+    }
+    let print = fingerprint(header)
+    if let known = entries[code], known.fingerprint == print {
+      hits += 1
+      return known
+    }
+    let nameField = layout.codeQualname ?? layout.codeName
+    let name = try string(at: header.pointer(at: nameField), memory)
+    let file = try string(at: header.pointer(at: layout.codeFilename), memory)
+    let table = try bytesObject(at: header.pointer(at: layout.codeLineTable), memory)
+    let info = CodeInfo(
+      name: name, file: file, firstLine: Int(header.i32(at: layout.codeFirstLineNo)), lineTable: table,
+      firstTraceableByte: layout.codeFirstTraceable.map { Int(header.i32(at: $0)) * 2 }, fingerprint: print)
+    if entries.count >= Self.maxEntries { entries.removeAll(keepingCapacity: true) }
+    entries[code] = info
+    decodes += 1
+    return info
+  }
+
+  // MARK: object readers
+
+  /// Enough for an object header and a short name in one read; shorter if the
+  /// object sits at the end of a mapping (the decoder reads what is missing).
+  private func header(at address: RemoteAddress, _ memory: RemoteMemory) -> [UInt8] {
+    (try? memory.read(at: address, count: 256)) ?? []
+  }
+
+  private func string(at address: RemoteAddress, _ memory: RemoteMemory) throws(PythonReadError) -> String {
+    guard !address.isNull else { throw .corruptData("NULL string in a code object") }
+    return try PythonString.decode(at: address, header: header(at: address, memory), layout: layout) {
+      (at: RemoteAddress, count: Int) throws(SystemError) -> [UInt8] in try memory.read(at: at, count: count)
+    }
+  }
+
+  private func bytesObject(at address: RemoteAddress, _ memory: RemoteMemory) throws(PythonReadError) -> [UInt8] {
+    guard !address.isNull else { throw .corruptData("NULL line table") }
+    return try PythonString.bytes(
+      at: address, header: header(at: address, memory), layout: layout, maxLength: Self.maxLineTableBytes
+    ) { (at: RemoteAddress, count: Int) throws(SystemError) -> [UInt8] in try memory.read(at: at, count: count) }
+  }
+}
+
+extension CodeObjectCache {
+  /// Root-first frames for one thread's captured chain (innermost first).
+  /// Incomplete frames (3.11+: not yet past the code's first traceable
+  /// instruction, e.g. the 3.13 __init__ cleanup shim) are left out, as CPython
+  /// leaves them out of tracebacks.
+  func frames(for captured: [CapturedFrame], infos: [RemoteAddress: Result<CodeInfo, PythonReadError>])
+    throws(PythonReadError) -> [Frame]
+  {
+    var out: [Frame] = []
+    out.reserveCapacity(captured.count)
+    for frame in captured.reversed() {
+      guard let result = infos[frame.code] else { throw .corruptData("code object not looked up") }
+      let info: CodeInfo
+      switch result {
+      case .success(let i): info = i
+      case .failure(let e): throw e
+      }
+      if let first = info.firstTraceableByte, !frame.ownedByGenerator, frame.byteOffset < first { continue }
+      out.append(.python(info.name, file: info.file, line: info.line(at: frame.byteOffset, format: layout.lineTableFormat),
+                         firstLine: info.firstLine))
+    }
+    return out
+  }
+}

@@ -1,0 +1,235 @@
+import SampSystem
+
+/// One Python frame as copied while its thread was held: only what changes as
+/// the program runs. Names, files and lines are resolved later from the code object.
+public struct CapturedFrame: Hashable, Sendable {
+  public var code: RemoteAddress
+  /// Byte offset of the current (or previous, 3.11-3.12) instruction into the bytecode.
+  public var byteOffset: Int
+  /// 3.11+: owned by a generator (never "incomplete").
+  public var ownedByGenerator: Bool
+  /// The first frame of a C-level eval call (3.11 is_entry, 3.12+ the frame above
+  /// a C-stack shim); native merging splits on these.
+  public var isEntry: Bool
+
+  public init(code: RemoteAddress, byteOffset: Int, ownedByGenerator: Bool = false, isEntry: Bool = false) {
+    self.code = code
+    self.byteOffset = byteOffset
+    self.ownedByGenerator = ownedByGenerator
+    self.isEntry = isEntry
+  }
+}
+
+/// One thread state as copied while held.
+public struct CapturedThread: Sendable {
+  public var tstate: RemoteAddress
+  /// pthread_t (glibc: the address of the thread's struct pthread).
+  public var threadID: UInt64
+  /// The kernel TID, nil if it could not be read.
+  public var nativeTID: Int32?
+  public var holdsGIL: Bool
+  /// Innermost first. Empty with `error` set when the chain could not be read.
+  public var frames: [CapturedFrame]
+  public var error: PythonReadError?
+}
+
+/// Where the walk starts, as found by InterpreterLocator.
+public struct PythonAddresses: Sendable {
+  public var interpreterHead: RemoteAddress
+  public var runtime: RemoteAddress?
+  public var tstateCurrent: RemoteAddress?
+  public var codeType: RemoteAddress?
+
+  public init(interpreterHead: RemoteAddress, runtime: RemoteAddress? = nil, tstateCurrent: RemoteAddress? = nil,
+              codeType: RemoteAddress? = nil) {
+    self.interpreterHead = interpreterHead
+    self.runtime = runtime
+    self.tstateCurrent = tstateCurrent
+    self.codeType = codeType
+  }
+
+  public init(_ info: PythonInterpreterInfo) {
+    self.init(interpreterHead: info.interpreterHead, runtime: info.runtime, tstateCurrent: info.tstateCurrent,
+              codeType: info.codeType)
+  }
+}
+
+/// Walks interpreters -> thread states -> frames through PythonLayout fields
+/// only (it branches on which fields exist, never on version numbers). Every
+/// loop is bounded and cycle-checked: garbage costs a sample, never a hang.
+public struct PythonWalker {
+  public struct Limits: Sendable {
+    public var maxInterpreters = 64
+    public var maxThreads = 4096
+    public var maxFrames = 4096
+    public init() {}
+  }
+
+  public let layout: PythonLayout
+  public let addresses: PythonAddresses
+  public let limits: Limits
+
+  public init(layout: PythonLayout, addresses: PythonAddresses, limits: Limits = Limits()) {
+    self.layout = layout
+    self.addresses = addresses
+    self.limits = limits
+  }
+
+  /// Every thread of every interpreter. A thread whose frame chain is garbage
+  /// comes back with `error` set; garbage in the interpreter or thread lists throws.
+  public func captureThreads(_ memory: RemoteMemory) throws(PythonReadError) -> [CapturedThread] {
+    var out: [CapturedThread] = []
+    var seenInterpreters = Set<RemoteAddress>()
+    var seenThreads = Set<RemoteAddress>()
+    let runtimeHolder = try runtimeGILHolder(memory)
+    var interp = try pointer(memory, addresses.interpreterHead)
+    while !interp.isNull {
+      guard seenInterpreters.insert(interp).inserted else { throw .corruptData("cycle in the interpreter list") }
+      guard seenInterpreters.count <= limits.maxInterpreters else {
+        throw .badSize(what: "interpreter count", value: seenInterpreters.count)
+      }
+      let holder = try interpreterGILHolder(memory, interp) ?? runtimeHolder
+      var tstate = try pointer(memory, interp + layout.interpThreadsHead)
+      while !tstate.isNull {
+        guard seenThreads.insert(tstate).inserted else { throw .corruptData("cycle in the thread list") }
+        guard seenThreads.count <= limits.maxThreads else { throw .badSize(what: "thread count", value: seenThreads.count) }
+        let (thread, next) = try captureThread(memory, tstate, holder: holder)
+        out.append(thread)
+        tstate = next
+      }
+      interp = try pointer(memory, interp + layout.interpNext)
+    }
+    try fillPthreadTIDs(memory, &out)
+    return out
+  }
+
+  // MARK: threads
+
+  private var tstateReadSize: Int {
+    let fields = [layout.tstateNext, layout.tstateThreadID, layout.tstateFrame, layout.tstateCFrame,
+                  layout.tstateCurrentFrame, layout.tstateNativeThreadID].compactMap { $0 }
+    return (fields.max() ?? 0) + 8
+  }
+
+  private func captureThread(_ memory: RemoteMemory, _ tstate: RemoteAddress, holder: RemoteAddress?)
+    throws(PythonReadError) -> (CapturedThread, next: RemoteAddress)
+  {
+    let view = ByteView(try read(memory, tstate, tstateReadSize))
+    var thread = CapturedThread(
+      tstate: tstate, threadID: view.u64(at: layout.tstateThreadID),
+      nativeTID: layout.tstateNativeThreadID.map { Int32(truncatingIfNeeded: view.i64(at: $0)) },
+      holdsGIL: holder == tstate, frames: [], error: nil)
+    do {
+      let top = try topFrame(memory, view)
+      thread.frames = try walkFrames(memory, from: top)
+    } catch {
+      thread.error = error
+    }
+    return (thread, view.pointer(at: layout.tstateNext))
+  }
+
+  /// Before 3.11 the TID lives in glibc's struct pthread, which pthread_t points at.
+  private func fillPthreadTIDs(_ memory: RemoteMemory, _ threads: inout [CapturedThread]) throws(PythonReadError) {
+    guard layout.tstateNativeThreadID == nil else { return }
+    for i in threads.indices where threads[i].threadID != 0 {
+      let at = RemoteAddress(threads[i].threadID) + PythonLayout.glibcPthreadTIDOffset
+      if let tid = try? memory.readInt32(at: at), tid > 0 { threads[i].nativeTID = tid }
+    }
+  }
+
+  /// The innermost frame: tstate->frame (<=3.10), tstate->cframe->current_frame
+  /// (3.11-3.12, the cframe lives on the C stack), tstate->current_frame (3.13+).
+  private func topFrame(_ memory: RemoteMemory, _ tstate: ByteView) throws(PythonReadError) -> RemoteAddress {
+    if let offset = layout.tstateFrame { return tstate.pointer(at: offset) }
+    if let offset = layout.tstateCFrame, let inner = layout.cframeCurrentFrame {
+      let cframe = tstate.pointer(at: offset)
+      return cframe.isNull ? .null : try pointer(memory, cframe + inner)
+    }
+    if let offset = layout.tstateCurrentFrame { return tstate.pointer(at: offset) }
+    throw .corruptData("layout names no frame pointer in PyThreadState")
+  }
+
+  // MARK: GIL
+
+  /// 3.7-3.11: _PyRuntime.ceval.gil; before 3.7: _PyThreadState_Current.
+  private func runtimeGILHolder(_ memory: RemoteMemory) throws(PythonReadError) -> RemoteAddress? {
+    if let runtime = addresses.runtime, let locked = layout.runtimeGILLocked, let last = layout.runtimeGILLastHolder {
+      return try readInt32(memory, runtime + locked) != 0 ? try pointer(memory, runtime + last) : nil
+    }
+    if let runtime = addresses.runtime, let current = layout.runtimeTstateCurrent {
+      return try pointer(memory, runtime + current).nonNull
+    }
+    if let current = addresses.tstateCurrent { return try pointer(memory, current).nonNull }
+    return nil
+  }
+
+  /// 3.12+: interp->ceval.gil points at the GIL this interpreter uses.
+  private func interpreterGILHolder(_ memory: RemoteMemory, _ interp: RemoteAddress) throws(PythonReadError) -> RemoteAddress? {
+    guard let offset = layout.interpGILPointer else { return nil }
+    let gil = try pointer(memory, interp + offset)
+    guard !gil.isNull else { return nil }
+    return try readInt32(memory, gil + layout.gilLocked) != 0 ? try pointer(memory, gil + layout.gilLastHolder) : nil
+  }
+
+  // MARK: frames
+
+  private var frameReadSize: Int {
+    let fields = [layout.framePrevious, layout.frameCode, layout.frameLasti, layout.frameInstrPtr, layout.frameOwner,
+                  layout.frameIsEntry].compactMap { $0 }
+    return (fields.max() ?? 0) + 8
+  }
+
+  /// Innermost first. Shim frames (owner >= ownerCStack, 3.12+) are skipped and
+  /// mark the frame above them as an entry frame.
+  public func walkFrames(_ memory: RemoteMemory, from first: RemoteAddress) throws(PythonReadError) -> [CapturedFrame] {
+    var frames: [CapturedFrame] = []
+    var seen = Set<RemoteAddress>()
+    var address = first
+    let size = frameReadSize
+    while !address.isNull {
+      guard seen.insert(address).inserted else { throw .corruptData("cycle in the frame chain") }
+      guard seen.count <= limits.maxFrames else { throw .badSize(what: "frame chain length", value: seen.count) }
+      let view = ByteView(try read(memory, address, size))
+      address = view.pointer(at: layout.framePrevious)
+      let code = RemoteAddress(view.u64(at: layout.frameCode) & ~layout.executableTagMask)
+      switch layout.frameModel {
+      case .frameObject:
+        guard let lastiOffset = layout.frameLasti else { throw .corruptData("layout has no f_lasti") }
+        let lasti = Int(view.i32(at: lastiOffset))
+        frames.append(CapturedFrame(code: code, byteOffset: layout.lastiIsCodeUnits ? lasti * 2 : lasti))
+      case .interpreterFrame:
+        let owner = layout.frameOwner.map { Int(view.u8(at: $0)) }
+        if let owner, let shim = layout.ownerCStack, owner >= shim {
+          if !frames.isEmpty { frames[frames.count - 1].isEntry = true }
+          continue
+        }
+        guard !code.isNull, let adaptive = layout.codeCodeAdaptive, let instrOffset = layout.frameInstrPtr else {
+          throw .corruptData("interpreter frame without code or instruction pointer")
+        }
+        let instr = view.pointer(at: instrOffset)
+        let delta = instr - (code + adaptive)
+        guard delta >= -2, delta < 1 << 30 else { throw .corruptData("instruction pointer outside its code object") }
+        frames.append(CapturedFrame(
+          code: code, byteOffset: Int(delta), ownedByGenerator: owner == 1,
+          isEntry: layout.frameIsEntry.map { view.u8(at: $0) != 0 } ?? false))
+      }
+    }
+    return frames
+  }
+
+  // MARK: reads
+
+  private func read(_ memory: RemoteMemory, _ address: RemoteAddress, _ count: Int) throws(PythonReadError) -> [UInt8] {
+    do { return try memory.read(at: address, count: count) } catch { throw .unreadableMemory(address, count: count) }
+  }
+  private func pointer(_ memory: RemoteMemory, _ address: RemoteAddress) throws(PythonReadError) -> RemoteAddress {
+    ByteView(try read(memory, address, 8)).pointer(at: 0)
+  }
+  private func readInt32(_ memory: RemoteMemory, _ address: RemoteAddress) throws(PythonReadError) -> Int32 {
+    ByteView(try read(memory, address, 4)).i32(at: 0)
+  }
+}
+
+extension RemoteAddress {
+  var nonNull: RemoteAddress? { isNull ? nil : self }
+}
