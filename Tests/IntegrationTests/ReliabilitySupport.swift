@@ -1,0 +1,267 @@
+import Foundation
+
+// Shared by the Reliability*Tests: run lengths (CI vs soak), the rel_* fixtures,
+// a profiler running in the background that a test can signal, and /proc checks.
+
+/// `make test` runs the short form; `make soak` sets SAMPSWIFT_SOAK=1 for the long one.
+enum Soak {
+  static let enabled = ProcessInfo.processInfo.environment["SAMPSWIFT_SOAK"] == "1"
+  static func pick<T>(ci: T, soak: T) -> T { enabled ? soak : ci }
+}
+
+enum RelFixtures {
+  /// Builds Fixtures/NAME.c (which includes rel_common.h) once per test run.
+  static func build(_ name: String) throws -> String {
+    try Fixtures.build("\(name).c", flags: ["-O1", "-g", "-pthread", "-Wall"], output: name)
+  }
+
+  /// Runs a fixture unprofiled to completion (the reference a profiled run must match).
+  static func reference(_ exe: String, _ arguments: [String], timeout: Double = 60) throws -> Command.Result {
+    try Command.run(exe, arguments, timeout: timeout)
+  }
+}
+
+/// A process started in the background with both streams collected, which a test
+/// can signal and wait for with a bound. Used for the profiler itself.
+final class Background: @unchecked Sendable {
+  let process = Process()
+  private let lock = NSLock()
+  private var out = Data()
+  private var err = Data()
+  private let outPipe = Pipe()
+  private let errPipe = Pipe()
+  private let group = DispatchGroup()
+
+  var pid: Int32 { process.processIdentifier }
+
+  /// `captureOutput: false` sends stdout to /dev/null (runs that only matter for the target).
+  init(_ program: String, _ arguments: [String], captureOutput: Bool = true) throws {
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = captureOutput ? outPipe : FileHandle.nullDevice
+    process.standardError = errPipe
+    try process.run()
+    if captureOutput { drain(outPipe) { self.out.append($0) } }
+    drain(errPipe) { self.err.append($0) }
+  }
+
+  /// Reads a pipe to its end on a background thread.
+  private func drain(_ pipe: Pipe, into append: @escaping (Data) -> Void) {
+    group.enter()
+    DispatchQueue.global().async {
+      let handle = pipe.fileHandleForReading
+      while true {
+        let data = handle.availableData
+        if data.isEmpty { break }
+        self.lock.lock()
+        append(data)
+        self.lock.unlock()
+      }
+      self.group.leave()
+    }
+  }
+
+  var stdout: String {
+    lock.lock()
+    defer { lock.unlock() }
+    return String(decoding: out, as: UTF8.self)
+  }
+  var stderr: String {
+    lock.lock()
+    defer { lock.unlock() }
+    return String(decoding: err, as: UTF8.self)
+  }
+
+  func signal(_ sig: Int32) { if process.isRunning { kill(pid, sig) } }
+
+  /// Waits until stderr contains `text`; false if the process ended or time ran out first.
+  func waitForStderr(_ text: String, timeout: Double = 20) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      if stderr.contains(text) { return true }
+      if !process.isRunning { return stderr.contains(text) }
+      usleep(1_000)
+    }
+    return false
+  }
+
+  struct Ending {
+    var status: Int32
+    var signaled: Bool
+  }
+
+  /// Waits for the process to end; SIGKILLs it and throws after `timeout`.
+  @discardableResult
+  func wait(timeout: Double = 30) throws -> Ending {
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning {
+      if Date() > deadline {
+        kill(pid, SIGKILL)
+        process.waitUntilExit()
+        throw FixtureError.timeout("\(process.executableURL?.lastPathComponent ?? "?") \(process.arguments?.joined(separator: " ") ?? "") (pid \(pid)) after \(timeout) s")
+      }
+      usleep(1_000)
+    }
+    process.waitUntilExit()
+    _ = group.wait(timeout: .now() + 5)
+    return Ending(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal)
+  }
+
+  deinit {
+    if process.isRunning {
+      kill(pid, SIGKILL)
+      process.waitUntilExit()
+    }
+  }
+}
+
+/// What /proc says about a target's threads.
+enum Proc {
+  struct ThreadInfo {
+    var tid: Int32
+    var state: String
+    var tracerPID: Int32
+  }
+
+  /// Every thread of `pid` with its state letter and TracerPid (empty once it is gone).
+  static func threads(_ pid: Int32) -> [ThreadInfo] {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    return tasks.compactMap { name -> ThreadInfo? in
+      guard let tid = Int32(name),
+        let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/status", encoding: .utf8)
+      else { return nil }
+      var info = ThreadInfo(tid: tid, state: "?", tracerPID: 0)
+      for line in status.split(separator: "\n") {
+        if line.hasPrefix("State:") {
+          info.state = line.dropFirst(6).trimmingCharacters(in: .whitespaces).prefix(1).description
+        } else if line.hasPrefix("TracerPid:") {
+          info.tracerPID = Int32(line.dropFirst(10).trimmingCharacters(in: .whitespaces)) ?? 0
+        }
+      }
+      return info
+    }
+  }
+
+  /// Threads stopped (T/t) or still traced, or nil when none within `within` seconds.
+  /// A zombie or exited target counts as fine: it is not held by anyone.
+  static func heldThreads(_ pid: Int32, within: Double) -> String? {
+    let deadline = Date().addingTimeInterval(within)
+    while true {
+      let held = threads(pid).filter { $0.state == "t" || $0.state == "T" || $0.tracerPID != 0 }
+      if held.isEmpty { return nil }
+      if Date() > deadline {
+        return held.map { "tid \($0.tid) state \($0.state) tracer \($0.tracerPID)" }.joined(separator: ", ")
+      }
+      usleep(1_000)
+    }
+  }
+
+  /// The process state letter from /proc/PID/stat.
+  static func state(_ pid: Int32) -> String? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")")
+    else { return nil }
+    return stat[stat.index(close, offsetBy: 2)...].split(separator: " ").first.map(String.init)
+  }
+
+  /// utime + stime of the whole process, in clock ticks.
+  static func cpuTicks(_ pid: Int32) -> Int? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")")
+    else { return nil }
+    let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+    guard fields.count > 13, let u = Int(fields[11]), let s = Int(fields[12]) else { return nil }
+    return u + s
+  }
+
+  static func tracerPID(_ pid: Int32) -> Int32 {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("TracerPid:") {
+      return Int32(line.dropFirst(10).trimmingCharacters(in: .whitespaces)) ?? 0
+    }
+    return 0
+  }
+
+  /// Whether `sig` is pending for the process as a whole (ShdPnd), i.e. not yet
+  /// taken by any thread.
+  static func isPending(_ pid: Int32, _ sig: Int32) -> Bool {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
+    for line in status.split(separator: "\n") where line.hasPrefix("ShdPnd:") {
+      let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) ?? 0
+      return mask & (1 << UInt64(sig - 1)) != 0
+    }
+    return false
+  }
+
+  /// Waits until `pid` is traced by `tracer` (the profiler has seized it).
+  static func waitTraced(_ pid: Int32, by tracer: Int32, timeout: Double = 20) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      if tracerPID(pid) == tracer { return true }
+      usleep(1_000)
+    }
+    return false
+  }
+}
+
+/// The numbers of the end summary on stderr: "N samples (M stacks) in ...".
+struct Summary {
+  var samples: Int
+  var stacks: Int
+
+  init?(_ stderr: String) {
+    guard let line = stderr.split(separator: "\n").last(where: { $0.contains(" samples (") && $0.contains(" stacks)") })
+    else { return nil }
+    let words = line.split(separator: " ")
+    guard let i = words.firstIndex(of: "samples"), i > 0, let samples = Int(words[i - 1]),
+      i + 1 < words.count, let stacks = Int(words[i + 1].dropFirst())
+    else { return nil }
+    self.samples = samples
+    self.stacks = stacks
+  }
+}
+
+/// Checks that a profile is whole: every line parses, the text ends with a newline,
+/// and the folded counts add up to the summary's stack count.
+func profileProblems(_ stdout: String, _ stderr: String) -> [String] {
+  var problems: [String] = []
+  let folded = Folded(stdout)
+  if !folded.malformed.isEmpty { problems.append("malformed lines: \(folded.malformed.prefix(3))") }
+  if !stdout.isEmpty && !stdout.hasSuffix("\n") { problems.append("output ends mid-line") }
+  if let summary = Summary(stderr) {
+    if summary.stacks != folded.total {
+      problems.append("summary says \(summary.stacks) stacks, output has \(folded.total)")
+    }
+  } else {
+    problems.append("no summary line on stderr")
+  }
+  return problems
+}
+
+extension TargetProcess {
+  /// How the fixture ended, as its real parent (this test) saw it.
+  var ending: Background.Ending {
+    Background.Ending(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal)
+  }
+}
+
+/// A reproducible random source for a run, seeded from the clock unless
+/// SAMPSWIFT_SEED is set (the seed is printed so a failure can be replayed).
+struct SeededRandom: RandomNumberGenerator {
+  private var state: UInt64
+  let seed: UInt64
+  init() {
+    seed = ProcessInfo.processInfo.environment["SAMPSWIFT_SEED"].flatMap { UInt64($0) }
+      ?? UInt64(Date().timeIntervalSince1970 * 1000)
+    state = seed
+  }
+  mutating func next() -> UInt64 {
+    // splitmix64
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}
