@@ -54,6 +54,9 @@ void sampswift_unw_flush_cache(void *space) {
 extern char *__cxa_demangle(const char *mangled, char *out, size_t *length, int *status);
 extern char *swift_demangle(const char *mangled, size_t length, char *out, size_t *out_length,
                             uint32_t flags);
+// SPI of the Swift runtime (Backtrace.cpp), weak so an older runtime still links.
+extern char *_swift_backtrace_demangle(const char *mangled, size_t length, char *out,
+                                       size_t *out_length) __attribute__((weak));
 
 char *sampswift_demangle_cxx(const char *mangled) {
   int status = 0;
@@ -63,4 +66,8 @@ char *sampswift_demangle_cxx(const char *mangled) {
 }
 char *sampswift_demangle_swift(const char *mangled) {
   return swift_demangle(mangled, strlen(mangled), NULL, NULL, 0);
+}
+char *sampswift_demangle_swift_simplified(const char *mangled) {
+  if (!_swift_backtrace_demangle) return NULL;
+  return _swift_backtrace_demangle(mangled, strlen(mangled), NULL, NULL);
 }

@@ -5,6 +5,7 @@ import Glibc
 public struct SymbolizedFrame: Hashable, Sendable {
   /// Demangled function name, nil when nothing names the address.
   public var symbol: String?
+  /// The source file's base name ("demo.c"), from debug info.
   public var file: String?
   public var line: Int?
   /// The module's file name ("libc.so.6"), or "" when no mapping holds the address.
@@ -24,27 +25,47 @@ public struct SymbolizedFrame: Hashable, Sendable {
 }
 
 /// Names addresses of one process with libdw (Dwfl over /proc/PID/maps).
-/// Results are cached per address; modules mapped later (dlopen) are found by
-/// re-reporting the maps when an address falls outside every known module.
+///
+/// An address becomes one frame per function active there: the functions
+/// inlined at that point (innermost first, `inlined: true`, each with the line
+/// it is at) and then the function that holds the code. Results are cached per
+/// address, in a bounded cache. Modules mapped later (dlopen) are found by
+/// re-reading the maps when an address falls outside every known module.
 public final class Symbolizer {
   public let pid: ProcessID
   private var dwfl: OpaquePointer?
   private var callbacks: UnsafeMutablePointer<Dwfl_Callbacks>
-  private var debugInfoPath: UnsafeMutablePointer<CChar>?
-  private var cache: [UInt64: [SymbolizedFrame]] = [:]
-  private var lastRefreshMisses = 0
-  public private(set) var cacheHits = 0
-  public private(set) var cacheMisses = 0
+  private var cache: BoundedCache<CacheKey, [SymbolizedFrame]>
+  private var compileUnits = CompileUnitFinder()
+  /// The maps text last reported to libdw: re-reporting only when it changed
+  /// keeps an address outside every module (JIT code) from costing a refresh each time.
+  private var reportedMaps: [UInt8] = []
+  public var cacheHits: Int { cache.hits }
+  public var cacheMisses: Int { cache.misses }
+  /// How many times the maps were re-reported after attach.
+  public private(set) var refreshes = 0
 
-  public init(pid: ProcessID) throws(SystemError) {
+  private struct CacheKey: Hashable {
+    var address: UInt64
+    var isReturnAddress: Bool
+  }
+
+  /// `cacheLimit` bounds the addresses remembered (about 200 bytes each).
+  public init(pid: ProcessID, cacheLimit: Int = 100_000) throws(SystemError) {
     self.pid = pid
+    cache = BoundedCache(limit: cacheLimit)
     callbacks = .allocate(capacity: 1)
-    debugInfoPath = nil
     callbacks.initialize(to: Dwfl_Callbacks(
       find_elf: dwfl_linux_proc_find_elf,
       find_debuginfo: dwfl_standard_find_debuginfo,
       section_address: nil,
       debuginfo_path: nil))
+    guard let handle = dwfl_begin(callbacks) else {
+      callbacks.deallocate()
+      throw .debugInfo(Self.lastError())
+    }
+    dwfl = handle
+    reportedMaps = (try? ProcFS.readFile("/proc/\(pid.rawValue)/maps")) ?? []
     try report()
   }
 
@@ -54,62 +75,86 @@ public final class Symbolizer {
     callbacks.deallocate()
   }
 
+  /// (Re-)reports the process's modules. Modules reported again keep their
+  /// loaded ELF and DWARF; modules no longer mapped are dropped.
   private func report() throws(SystemError) {
-    if let dwfl { dwfl_end(dwfl) }
-    guard let handle = dwfl_begin(callbacks) else { throw .debugInfo(Self.lastError()) }
-    dwfl = handle
-    dwfl_report_begin(handle)
-    let r = dwfl_linux_proc_report(handle, pid.rawValue)
-    dwfl_report_end(handle, nil, nil)
+    guard let dwfl else { return }
+    dwfl_report_begin(dwfl)
+    let r = dwfl_linux_proc_report(dwfl, pid.rawValue)
+    dwfl_report_end(dwfl, nil, nil)
     if r != 0 { throw .debugInfo(r > 0 ? String(cString: strerror(r)) : Self.lastError()) }
   }
 
-  /// Re-reads the process's mappings (after dlopen) and drops cached names.
-  public func refresh() {
-    cache.removeAll(keepingCapacity: true)
+  /// Re-reads the process's mappings (after dlopen or dlclose) if they changed,
+  /// dropping cached names. Returns whether anything changed.
+  @discardableResult
+  public func refresh() -> Bool {
+    guard let maps = try? ProcFS.readFile("/proc/\(pid.rawValue)/maps"), maps != reportedMaps else { return false }
+    reportedMaps = maps
+    refreshes += 1
+    cache.removeAll()
+    compileUnits = CompileUnitFinder()
     try? report()
+    return true
   }
 
   /// The frames at `address`, innermost (most inlined) first. For return
   /// addresses pass `isReturnAddress` so the call instruction is looked up.
   public func frames(at address: UInt64, isReturnAddress: Bool) -> [SymbolizedFrame] {
+    let key = CacheKey(address: address, isReturnAddress: isReturnAddress)
+    if let hit = cache[key] { return hit }
     let lookup = isReturnAddress && address > 0 ? address - 1 : address
-    if let hit = cache[lookup] {
-      cacheHits += 1
-      return hit
-    }
-    cacheMisses += 1
     var result = resolve(lookup, reported: address)
-    if result.first?.module == "" {
-      refresh()
+    if result.first?.module == "", refresh() {
       result = resolve(lookup, reported: address)
     }
-    cache[lookup] = result
+    cache[key] = result
     return result
   }
 
   private func resolve(_ lookup: UInt64, reported: UInt64) -> [SymbolizedFrame] {
-    guard let dwfl, let module = dwfl_addrmodule(dwfl, Dwarf_Addr(lookup)) else {
-      return [SymbolizedFrame(symbol: nil, file: nil, line: nil, module: "", address: reported, inlined: false)]
-    }
-    var moduleName = ""
-    if let name = dwfl_module_info(module, nil, nil, nil, nil, nil, nil, nil) {
-      moduleName = Self.baseName(String(cString: name))
-    }
-    var symbol: String?
+    let unknown = [SymbolizedFrame(symbol: nil, file: nil, line: nil, module: "", address: reported, inlined: false)]
+    guard let dwfl, let module = dwfl_addrmodule(dwfl, Dwarf_Addr(lookup)) else { return unknown }
+    // libdw can answer with the last module for an address far above it (a
+    // garbage return address): only trust a module that really spans it.
+    var low: Dwarf_Addr = 0
+    var high: Dwarf_Addr = 0
+    guard let name = dwfl_module_info(module, nil, &low, &high, nil, nil, nil, nil),
+      lookup >= low, lookup < high
+    else { return unknown }
+    let moduleName = Self.moduleName(String(cString: name))
+    var elfSymbol: String?
     if let name = dwfl_module_addrname(module, GElf_Addr(lookup)) {
-      symbol = Demangler.demangle(String(cString: name))
+      elfSymbol = Demangler.demangle(Demangler.cleanELFName(String(cString: name)))
     }
-    var file: String?
-    var line: Int?
-    if let source = dwfl_module_getsrc(module, Dwarf_Addr(lookup)) {
-      var lineNumber: Int32 = 0
-      if let path = dwfl_lineinfo(source, nil, &lineNumber, nil, nil, nil) {
-        file = Self.baseName(String(cString: path))
-        line = Int(lineNumber)
+    let unit = compileUnits.unit(in: module, containing: lookup)
+    let functions = unit?.functions(at: lookup) ?? []
+    var location = unit?.location(of: lookup) ?? functions.first?.declaration
+    var frames: [SymbolizedFrame] = []
+    var outerName: String?
+    for scope in functions {
+      if scope.isInlined {
+        frames.append(SymbolizedFrame(
+          symbol: scope.name, file: location?.file, line: location?.line,
+          module: moduleName, address: reported, inlined: true))
+        location = scope.callSite
+      } else {
+        outerName = scope.name
+        break
       }
     }
-    return [SymbolizedFrame(symbol: symbol, file: file, line: line, module: moduleName, address: reported, inlined: false)]
+    // The holding function: its ELF symbol (the name the linker knows, e.g.
+    // `clock_nanosleep` rather than DWARF's `__clock_nanosleep`), else DWARF's.
+    frames.append(SymbolizedFrame(
+      symbol: elfSymbol ?? outerName, file: location?.file, line: location?.line,
+      module: moduleName, address: reported, inlined: false))
+    return frames
+  }
+
+  /// The file name of a module; libdw names the vDSO "[vdso: PID]", which
+  /// would make labels differ between runs.
+  static func moduleName(_ path: String) -> String {
+    path.hasPrefix("[vdso") ? "[vdso]" : baseName(path)
   }
 
   static func baseName(_ path: String) -> String {
@@ -120,5 +165,52 @@ public final class Symbolizer {
   static func lastError() -> String {
     guard let message = dwfl_errmsg(-1) else { return "unknown libdw error" }
     return String(cString: message)
+  }
+}
+
+/// A cache with a size bound: two generations, the older dropped when the
+/// newer fills, so the addresses of a long run stay bounded in memory while
+/// those still seen survive (a hit in the old generation moves to the new).
+struct BoundedCache<Key: Hashable, Value> {
+  private var current: [Key: Value] = [:]
+  private var previous: [Key: Value] = [:]
+  let limit: Int
+  private(set) var hits = 0
+  private(set) var misses = 0
+
+  init(limit: Int) { self.limit = max(2, limit) }
+
+  var count: Int { current.count + previous.count }
+
+  subscript(key: Key) -> Value? {
+    mutating get {
+      if let value = current[key] {
+        hits += 1
+        return value
+      }
+      if let value = previous.removeValue(forKey: key) {
+        hits += 1
+        insert(key, value)
+        return value
+      }
+      misses += 1
+      return nil
+    }
+    set {
+      if let newValue { insert(key, newValue) } else { current[key] = nil; previous[key] = nil }
+    }
+  }
+
+  private mutating func insert(_ key: Key, _ value: Value) {
+    if current.count >= limit / 2 {
+      previous = current
+      current = [:]
+    }
+    current[key] = value
+  }
+
+  mutating func removeAll() {
+    current.removeAll()
+    previous.removeAll()
   }
 }

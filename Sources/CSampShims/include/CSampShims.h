@@ -40,5 +40,8 @@ void sampswift_unw_flush_cache(void *space);
 // Demanglers. Return a malloc'ed string the caller frees, or NULL.
 char *sampswift_demangle_cxx(const char *mangled);
 char *sampswift_demangle_swift(const char *mangled);
+// The Swift runtime's simplified form ("Worker.run(count:)"), as its backtracer
+// prints it; NULL when this runtime does not export it (before Swift 5.9).
+char *sampswift_demangle_swift_simplified(const char *mangled);
 
 #endif
