@@ -46,37 +46,74 @@ public final class PythonStackSource: StackSource {
     return statReaders[tid]?.state()?.isRunning ?? false
   }
 
+  /// While held: the thread list, and the frame chains of the threads that were
+  /// stopped. Idle threads that are kept (--idle) are blocked in the kernel and
+  /// cannot change their stack, so theirs is read after resume, off the hold.
   public func capture(_ session: TraceSession, stopped: [ThreadID], errors: inout SampleErrors) -> PendingStacks {
-    let captured: [CapturedThread]
+    let held = PageCache(memory)
+    let states: [ThreadState]
     do {
-      captured = try walker.captureThreads(memory)
+      states = try walker.threadStates(held)
     } catch {
       errors.count(Self.kind(error))
       return .empty
     }
-    var kept: [(CapturedThread, ThreadID, Bool)] = []
-    for thread in captured {
-      guard let raw = thread.nativeTID else {
+    let stoppedSet = Set(stopped)
+    var now: [Pending] = []
+    var later: [Pending] = []
+    for state in states {
+      guard let raw = state.nativeTID else {
         errors.count("python thread without TID")
         continue
       }
       let tid = ThreadID(raw)
-      // A thread state whose thread is not (or no longer) known to the kernel is left out.
+      // A thread state whose thread the kernel does not list (exiting, or not yet
+      // seen) is left out.
       guard let isRunning = running[tid] else { continue }
       if !config.includeIdle && !isRunning { continue }
-      if config.onlyGIL && !thread.holdsGIL { continue }
-      kept.append((thread, tid, isRunning))
+      if config.onlyGIL && !state.holdsGIL { continue }
+      var pending = Pending(tid: tid, running: isRunning, holdsGIL: state.holdsGIL, frames: [], error: state.error)
+      if stoppedSet.contains(tid) || isRunning {
+        walk(&pending, from: state.topFrame, held)
+        now.append(pending)
+      } else {
+        later.append(pending)
+      }
     }
-    return PendingStacks { [self] errors in resolve(kept, &errors) }
+    let topFrames = Dictionary(states.compactMap { s in s.nativeTID.map { (ThreadID($0), s.topFrame) } },
+                               uniquingKeysWith: { a, _ in a })
+    return PendingStacks { [self] errors in
+      let idle = PageCache(memory)
+      let walkedLater = later.map { p -> Pending in
+        var p = p
+        walk(&p, from: topFrames[p.tid] ?? .null, idle)
+        return p
+      }
+      return resolve(now + walkedLater, &errors)
+    }
+  }
+
+  /// One thread between capture and resolve.
+  struct Pending {
+    var tid: ThreadID
+    var running: Bool
+    var holdsGIL: Bool
+    var frames: [CapturedFrame]
+    var error: PythonReadError?
+  }
+
+  private func walk(_ pending: inout Pending, from top: RemoteAddress, _ memory: RemoteMemory) {
+    guard pending.error == nil else { return }
+    do { pending.frames = try walker.walkFrames(memory, from: top) } catch { pending.error = error }
   }
 
   /// After resume: code objects looked up in one batch, frames labelled.
-  private func resolve(_ threads: [(CapturedThread, ThreadID, Bool)], _ errors: inout SampleErrors) -> [ThreadStack] {
+  private func resolve(_ threads: [Pending], _ errors: inout SampleErrors) -> [ThreadStack] {
     var addresses = Set<RemoteAddress>()
-    for (thread, _, _) in threads { for f in thread.frames { addresses.insert(f.code) } }
+    for thread in threads { for f in thread.frames { addresses.insert(f.code) } }
     let infos = codes.lookup(addresses, memory: memory)
     var out: [ThreadStack] = []
-    for (thread, tid, isRunning) in threads {
+    for thread in threads {
       if let error = thread.error {
         errors.count(Self.kind(error))
         continue
@@ -85,8 +122,8 @@ public final class PythonStackSource: StackSource {
         let frames = try codes.frames(for: thread.frames, infos: infos)
         guard !frames.isEmpty else { continue }  // no Python code running in this thread
         out.append(ThreadStack(
-          tid: tid.rawValue, name: threadName(tid),
-          activity: ThreadActivity(running: isRunning, holdsGIL: thread.holdsGIL), frames: frames))
+          tid: thread.tid.rawValue, name: threadName(thread.tid),
+          activity: ThreadActivity(running: thread.running, holdsGIL: thread.holdsGIL), frames: frames))
       } catch {
         errors.count(Self.kind(error))
       }

@@ -20,17 +20,28 @@ public struct CapturedFrame: Hashable, Sendable {
   }
 }
 
-/// One thread state as copied while held.
-public struct CapturedThread: Sendable {
+/// One thread state as copied while held: who it is and where its frames start.
+public struct ThreadState: Sendable {
   public var tstate: RemoteAddress
   /// pthread_t (glibc: the address of the thread's struct pthread).
   public var threadID: UInt64
   /// The kernel TID, nil if it could not be read.
   public var nativeTID: Int32?
   public var holdsGIL: Bool
+  /// The innermost frame (NULL when the thread runs no Python code).
+  public var topFrame: RemoteAddress
+  /// Set when the top frame pointer could not be read.
+  public var error: PythonReadError?
+}
+
+/// One thread with its frames.
+public struct CapturedThread: Sendable {
+  public var state: ThreadState
   /// Innermost first. Empty with `error` set when the chain could not be read.
   public var frames: [CapturedFrame]
   public var error: PythonReadError?
+  public var nativeTID: Int32? { state.nativeTID }
+  public var holdsGIL: Bool { state.holdsGIL }
 }
 
 /// Where the walk starts, as found by InterpreterLocator.
@@ -67,6 +78,8 @@ public struct PythonWalker {
 
   public let layout: PythonLayout
   public let addresses: PythonAddresses
+  /// FRAME_OWNED_BY_GENERATOR: the same value in every version that has owners.
+  static let ownedByGenerator = 1
   public let limits: Limits
 
   public init(layout: PythonLayout, addresses: PythonAddresses, limits: Limits = Limits()) {
@@ -75,10 +88,23 @@ public struct PythonWalker {
     self.limits = limits
   }
 
-  /// Every thread of every interpreter. A thread whose frame chain is garbage
-  /// comes back with `error` set; garbage in the interpreter or thread lists throws.
+  /// Every thread of every interpreter with its frames.
   public func captureThreads(_ memory: RemoteMemory) throws(PythonReadError) -> [CapturedThread] {
     var out: [CapturedThread] = []
+    for state in try threadStates(memory) {
+      var thread = CapturedThread(state: state, frames: [], error: state.error)
+      if state.error == nil {
+        do { thread.frames = try walkFrames(memory, from: state.topFrame) } catch { thread.error = error }
+      }
+      out.append(thread)
+    }
+    return out
+  }
+
+  /// Every thread state of every interpreter, without frames: enough to decide
+  /// which threads to walk. Garbage in the interpreter or thread lists throws.
+  public func threadStates(_ memory: RemoteMemory) throws(PythonReadError) -> [ThreadState] {
+    var out: [ThreadState] = []
     var seenInterpreters = Set<RemoteAddress>()
     var seenThreads = Set<RemoteAddress>()
     let runtimeHolder = try runtimeGILHolder(memory)
@@ -93,13 +119,13 @@ public struct PythonWalker {
       while !tstate.isNull {
         guard seenThreads.insert(tstate).inserted else { throw .corruptData("cycle in the thread list") }
         guard seenThreads.count <= limits.maxThreads else { throw .badSize(what: "thread count", value: seenThreads.count) }
-        let (thread, next) = try captureThread(memory, tstate, holder: holder)
-        out.append(thread)
+        let (state, next) = try threadState(memory, tstate, holder: holder)
+        out.append(state)
         tstate = next
       }
       interp = try pointer(memory, interp + layout.interpNext)
     }
-    try fillPthreadTIDs(memory, &out)
+    fillPthreadTIDs(memory, &out)
     return out
   }
 
@@ -111,25 +137,20 @@ public struct PythonWalker {
     return (fields.max() ?? 0) + 8
   }
 
-  private func captureThread(_ memory: RemoteMemory, _ tstate: RemoteAddress, holder: RemoteAddress?)
-    throws(PythonReadError) -> (CapturedThread, next: RemoteAddress)
+  private func threadState(_ memory: RemoteMemory, _ tstate: RemoteAddress, holder: RemoteAddress?)
+    throws(PythonReadError) -> (ThreadState, next: RemoteAddress)
   {
     let view = ByteView(try read(memory, tstate, tstateReadSize))
-    var thread = CapturedThread(
+    var state = ThreadState(
       tstate: tstate, threadID: view.u64(at: layout.tstateThreadID),
       nativeTID: layout.tstateNativeThreadID.map { Int32(truncatingIfNeeded: view.i64(at: $0)) },
-      holdsGIL: holder == tstate, frames: [], error: nil)
-    do {
-      let top = try topFrame(memory, view)
-      thread.frames = try walkFrames(memory, from: top)
-    } catch {
-      thread.error = error
-    }
-    return (thread, view.pointer(at: layout.tstateNext))
+      holdsGIL: holder == tstate, topFrame: .null, error: nil)
+    do { state.topFrame = try topFrame(memory, view) } catch { state.error = error }
+    return (state, view.pointer(at: layout.tstateNext))
   }
 
   /// Before 3.11 the TID lives in glibc's struct pthread, which pthread_t points at.
-  private func fillPthreadTIDs(_ memory: RemoteMemory, _ threads: inout [CapturedThread]) throws(PythonReadError) {
+  private func fillPthreadTIDs(_ memory: RemoteMemory, _ threads: inout [ThreadState]) {
     guard layout.tstateNativeThreadID == nil else { return }
     for i in threads.indices where threads[i].threadID != 0 {
       let at = RemoteAddress(threads[i].threadID) + PythonLayout.glibcPthreadTIDOffset
@@ -210,7 +231,7 @@ public struct PythonWalker {
         let delta = instr - (code + adaptive)
         guard delta >= -2, delta < 1 << 30 else { throw .corruptData("instruction pointer outside its code object") }
         frames.append(CapturedFrame(
-          code: code, byteOffset: Int(delta), ownedByGenerator: owner == 1,
+          code: code, byteOffset: Int(delta), ownedByGenerator: owner == Self.ownedByGenerator,
           isEntry: layout.frameIsEntry.map { view.u8(at: $0) != 0 } ?? false))
       }
     }

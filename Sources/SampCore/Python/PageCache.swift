@@ -1,0 +1,45 @@
+import SampSystem
+
+/// Reads whole pages and serves small reads from them, for the span of one
+/// capture. Frames of 3.11+ sit side by side in the thread's data stack, and
+/// older frame objects often do, so a deep stack costs a few page reads instead
+/// of one syscall per frame. A page is mapped or not as a whole, so reading the
+/// page around readable bytes never fails where the exact read would succeed.
+/// Throw it away after the capture: the target changes once it runs again.
+final class PageCache: RemoteMemory {
+  static let pageSize = 4096
+  /// Reads larger than this bypass the cache.
+  static let largestCachedRead = 1024
+  /// Bounds the copy for one capture (wild pointers must not fill memory).
+  static let maxPages = 4096
+
+  private let memory: RemoteMemory
+  private var pages: [UInt64: [UInt8]] = [:]
+  private(set) var pageReads = 0
+
+  init(_ memory: RemoteMemory) { self.memory = memory }
+
+  func read(at address: RemoteAddress, count: Int) throws(SystemError) -> [UInt8] {
+    guard count > 0, count <= Self.largestCachedRead, pages.count < Self.maxPages else {
+      return try memory.read(at: address, count: count)
+    }
+    let size = UInt64(Self.pageSize)
+    let first = address.rawValue & ~(size - 1)
+    let offset = Int(address.rawValue - first)
+    let page = try self.page(first)
+    if offset + count <= Self.pageSize { return Array(page[offset..<offset + count]) }
+    // Straddles two pages.
+    let (next, overflow) = first.addingReportingOverflow(size)
+    if overflow { throw .unreadableMemory(address, count: count) }
+    let second = try self.page(next)
+    return Array(page[offset...]) + Array(second[0..<(offset + count - Self.pageSize)])
+  }
+
+  private func page(_ start: UInt64) throws(SystemError) -> [UInt8] {
+    if let cached = pages[start] { return cached }
+    let bytes = try memory.read(at: RemoteAddress(start), count: Self.pageSize)
+    pageReads += 1
+    pages[start] = bytes
+    return bytes
+  }
+}
