@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+
+/// `sampswift record` on real CPython processes, every interpreter on the machine:
+/// exact function names, files and lines, idle/GIL filtering, a wall-time split
+/// the fixture measures itself, deep recursion, non-ASCII names.
+@Suite(.serialized) struct PythonStackTests {
+  /// In CI every expected interpreter must be installed; elsewhere a missing one
+  /// only drops its cases from the parameterized tests below.
+  @Test(.enabled(if: PythonInterpreter.inCI)) func everyExpectedInterpreterIsInstalled() {
+    #expect(PythonInterpreter.missing.isEmpty, "missing: \(PythonInterpreter.missing)")
+  }
+
+  @Test(arguments: PythonInterpreter.all)
+  func knownStacksIdleAndGIL(_ python: PythonInterpreter) throws {
+    let script = Fixtures.path("python/stacks.py")
+    let line = try FixtureMarkers(script)
+    let v = python.version
+    let target = try TargetProcess(python.path, [script])
+    defer { target.stop() }
+
+    // --idle: every thread, every sample.
+    let (idle, idleRun) = try Sampswift.record(pid: target.pid, ["--duration", "1", "--idle"])
+    let summary = try RunSummary(idleRun)
+    #expect(idleRun.status == 0, "\(idleRun.stderr)")
+    #expect(idle.malformed.isEmpty)
+    #expect(idleRun.stderr.contains("sampswift: Python \(v.major).\(v.minor)."), "\(idleRun.stderr)")
+    // 600-frame stacks cost the debug build's labelling time, and a loaded
+    // machine more: the rate is not the point here, the stacks are.
+    #expect(summary.samples >= 5, "\(idleRun.stderr)")
+    #expect(summary.errors * 50 <= summary.samples, "\(idleRun.stderr)")
+
+    func q(_ qualified: String, _ plain: String) -> String { v.hasQualname ? qualified : plain }
+    func f(_ name: String, _ marker: String) -> String { "\(name) (stacks.py:\(line[marker]))" }
+    let lambda = "nested.<locals>.inner.<locals>.<lambda>"
+    var shapes = [
+      f(q("Worker.method", "method"), "METHOD"), f("nested", "NESTED"),
+      f(q("nested.<locals>.inner", "inner"), "INNER"), f(q(lambda, "<lambda>"), "LAMBDA"),
+    ]
+    // List comprehensions run in a frame of their own only from 3.0 to 3.11 (PEP 709 inlines them).
+    if v.major == 3 && v.minor <= 11 { shapes.append(f(q(lambda + ".<locals>.<listcomp>", "<listcomp>"), "LAMBDA")) }
+    shapes += [f(q(lambda + ".<locals>.<genexpr>", "<genexpr>"), "LAMBDA"), f("gen", "GEN"), f("sleep_forever", "SLEEP")]
+    let deep = Array(repeating: f("recurse", "RECURSE"), count: 600) + [f("recurse", "BOTTOM"), f("sleep_forever", "SLEEP")]
+    let ctor = [f("construct", "CONSTRUCT"), f(q("Holder.__init__", "__init__"), "INIT"), f("sleep_forever", "SLEEP")]
+    let main = [f("<module>", "MAIN"), f("main_spin", "SPIN")]
+
+    for (what, expected) in [("generator/lambda/comprehension chain", shapes), ("600-deep recursion", deep),
+                             ("constructor", ctor)] {
+      let seen = idle.count { $0.count > expected.count && Array($0.suffix(expected.count)) == expected }
+      #expect(seen * 10 >= summary.samples * 9, "\(what): \(seen) of \(summary.samples) samples\n\(idle.describeTop())")
+    }
+    #expect(idle.count { $0 == main } * 10 >= summary.samples * 9, "main thread\n\(idle.describeTop())")
+    // Thread roots come from threading.py; the fixture's own frames are the suffix checked above.
+    #expect(idle.count { $0.count == deep.count + 3 } * 10 >= summary.samples * 9, "deep stack is cut\n\(idle.describeTop())")
+
+    // Default: only running threads, i.e. the spinning main thread.
+    let (running, runningRun) = try Sampswift.record(pid: target.pid, ["--duration", "1"])
+    #expect(runningRun.status == 0)
+    #expect(running.total >= 50, "\(runningRun.stderr)")
+    #expect(running.merged.keys.allSatisfy { $0 == main }, "idle threads shown\n\(running.describeTop())")
+
+    // --idle --gil: only the GIL holder, never a thread asleep in time.sleep.
+    let (gil, gilRun) = try Sampswift.record(pid: target.pid, ["--duration", "1", "--idle", "--gil"])
+    #expect(gilRun.status == 0)
+    #expect(gil.total >= 40, "\(gilRun.stderr)")
+    #expect(gil.merged.keys.allSatisfy { $0 == main }, "non-holders shown\n\(gil.describeTop())")
+  }
+
+  /// The fixture alternates between alpha and beta and measures its own split;
+  /// the sampled split must agree within 5 points.
+  @Test(arguments: PythonInterpreter.all)
+  func wallTimeSplitMatchesTheFixturesClock(_ python: PythonInterpreter) throws {
+    let target = try TargetProcess(python.path, [Fixtures.path("python/split.py")])
+    defer { target.stop() }
+    let (folded, run) = try Sampswift.record(pid: target.pid, ["--duration", "2", "--rate", "500"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let measured = try #require(target.reported("split").flatMap(Double.init))
+    let alpha = folded.count { Folded.names($0).contains("alpha") }
+    let beta = folded.count { Folded.names($0).contains("beta") }
+    #expect(alpha + beta >= 300, "\(run.stderr)")
+    let sampled = Double(alpha) / Double(max(1, alpha + beta))
+    #expect(abs(sampled - measured) <= 0.05, "sampled \(sampled), fixture measured \(measured); \(run.stderr)")
+  }
+
+  @Test(arguments: PythonInterpreter.all.filter { $0.version.major >= 3 })
+  func nonASCIINamesAndFileName(_ python: PythonInterpreter) throws {
+    let file = "ünïcode_😀.py"
+    let script = Fixtures.path("python/" + file)
+    let line = try FixtureMarkers(script)
+    let target = try TargetProcess(python.path, [script])
+    defer { target.stop() }
+    let (folded, run) = try Sampswift.record(pid: target.pid, ["--duration", "1"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let expected = ["<module> (\(file):\(line["MAIN"]))", "函数_outer (\(file):\(line["OUTER"]))",
+                    "spin_grüße (\(file):\(line["SPIN"]))"]
+    let top = try #require(folded.merged.max { $0.value < $1.value })
+    #expect(top.key == expected, "\(folded.describeTop())")
+    #expect(top.value * 10 >= folded.total * 9)
+  }
+}
+
+// MARK: helpers
+
+extension PythonInterpreter {
+  /// From the name: "3.12" -> (3, 12), "debian-3.11" -> (3, 11).
+  var version: (major: Int, minor: Int, hasQualname: Bool) {
+    let digits = name.split(separator: "-").last.map(String.init) ?? name
+    let parts = digits.split(separator: ".").compactMap { Int($0) }
+    let major = parts.first ?? 0
+    let minor = parts.count > 1 ? parts[1] : 0
+    return (major, minor, major > 3 || (major == 3 && minor >= 11))
+  }
+}
+
+/// Lines tagged `# @NAME` in a fixture, so tests name lines instead of numbers.
+struct FixtureMarkers {
+  private var lines: [String: Int] = [:]
+  init(_ path: String) throws {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    for (index, line) in text.components(separatedBy: "\n").enumerated() {
+      if let at = line.range(of: "# @") { lines[String(line[at.upperBound...]).trimmingCharacters(in: .whitespaces)] = index + 1 }
+    }
+  }
+  subscript(_ name: String) -> Int { lines[name] ?? -1 }
+}
+
+/// Numbers from sampswift's summary line on stderr.
+struct RunSummary {
+  var samples = 0
+  var errors = 0
+  init(_ result: Command.Result) throws {
+    let line = try #require(result.stderr.split(separator: "\n").last { $0.contains(" samples (") })
+    let words = line.split(separator: " ")
+    for (i, w) in words.enumerated() where i > 0 {
+      if w == "samples" { samples = Int(words[i - 1]) ?? 0 }
+      if w.hasPrefix("errors") { errors = Int(words[i - 1]) ?? 0 }
+    }
+  }
+}
+
+extension Folded {
+  /// The heaviest stacks, for failure messages.
+  func describeTop(_ n: Int = 6) -> String {
+    merged.sorted { $0.value > $1.value }.prefix(n)
+      .map { "\($0.value): " + $0.key.suffix(8).joined(separator: ";") }.joined(separator: "\n")
+  }
+}
