@@ -14,6 +14,11 @@ public final class PythonStackSource: StackSource {
   private var names: [ThreadID: String] = [:]
   /// Scheduler state of each thread, read before stopping (a stopped thread is never "R").
   private var running: [ThreadID: Bool] = [:]
+  /// Threads that had no Python thread state at the last capture (native worker
+  /// threads): stopping them would cost hold time for nothing.
+  private var nonPython: Set<ThreadID> = []
+  /// Set when the target exec'd into something that is no longer this interpreter.
+  private var interpreterLost = false
 
   public init(pid: ProcessID, interpreter: PythonInterpreterInfo, memory: RemoteMemory, config: SamplerConfig) {
     self.pid = pid
@@ -27,14 +32,15 @@ public final class PythonStackSource: StackSource {
   public var summary: String { "Python \(interpreter.version)" }
 
   /// Only running threads can change their Python stack: an idle one is blocked
-  /// in the kernel, so it is read without being stopped.
+  /// in the kernel, so it is read without being stopped. Threads that had no
+  /// Python thread state last time are not stopped either.
   public func threadsToStop(_ session: TraceSession) -> [ThreadID] {
     running.removeAll(keepingCapacity: true)
     let traced = session.runningThreads
     for tid in traced { running[tid] = threadIsRunning(tid) }
     statReaders = statReaders.filter { running[$0.key] != nil }
     if config.nonblocking { return [] }
-    let chosen = traced.filter { running[$0] == true }
+    let chosen = traced.filter { running[$0] == true && !nonPython.contains($0) }
     // The sampler only captures when something is stopped; with --idle every
     // sample must be taken even when all threads sleep, so hold one.
     if chosen.isEmpty, config.includeIdle, let first = traced.first { return [first] }
@@ -50,6 +56,10 @@ public final class PythonStackSource: StackSource {
   /// stopped. Idle threads that are kept (--idle) are blocked in the kernel and
   /// cannot change their stack, so theirs is read after resume, off the hold.
   public func capture(_ session: TraceSession, stopped: [ThreadID], errors: inout SampleErrors) -> PendingStacks {
+    if interpreterLost {
+      errors.count("python interpreter gone after exec")
+      return .empty
+    }
     let held = PageCache(memory)
     let states: [ThreadState]
     do {
@@ -59,6 +69,7 @@ public final class PythonStackSource: StackSource {
       return .empty
     }
     let stoppedSet = Set(stopped)
+    nonPython = Set(running.keys).subtracting(states.compactMap { $0.nativeTID.map { ThreadID($0) } })
     var now: [Pending] = []
     var later: [Pending] = []
     for state in states {
@@ -142,9 +153,13 @@ public final class PythonStackSource: StackSource {
   public func targetChanged(_ session: TraceSession) {
     statReaders.removeAll()
     names.removeAll()
-    if let found = try? InterpreterLocator.locate(pid: pid, memory: memory) {
-      interpreter = found
+    nonPython.removeAll()
+    guard let found = try? InterpreterLocator.locate(pid: pid, memory: memory) else {
+      interpreterLost = true
+      return
     }
+    interpreter = found
+    interpreterLost = false
     walker = PythonWalker(layout: interpreter.layout, addresses: PythonAddresses(interpreter))
     codes = CodeObjectCache(layout: interpreter.layout, codeType: interpreter.codeType)
   }
