@@ -76,6 +76,7 @@ private struct Image312 {
     memory.set(gil, l.gilLocked, 1, width: 4)
     memory.set(gil, l.gilLastHolder, tstate)
     memory.put(tstate, zeros(512))
+    memory.set(tstate, l.tstateInterp, interp)
     memory.set(tstate, l.tstateThreadID, 0x7f00_0000_1000)
     memory.set(tstate, l.tstateNativeThreadID!, 4242)
     memory.set(tstate, l.tstateCFrame!, cframe)
@@ -202,6 +203,12 @@ private struct Image312 {
   @Test func cycleInThreadListThrows() {
     let image = Image312()
     image.memory.set(image.tstate, image.layout.tstateNext, image.tstate)
+    #expect(throws: PythonReadError.self) { try image.walker.captureThreads(image.memory) }
+  }
+
+  @Test func threadStateOfAnotherInterpreterIsCorrupt() {
+    let image = Image312()
+    image.memory.set(image.tstate, image.layout.tstateInterp, 0x1234_5678)
     #expect(throws: PythonReadError.self) { try image.walker.captureThreads(image.memory) }
   }
 

@@ -26,7 +26,7 @@ final class CodeInfo {
   func line(at byteOffset: Int, format: PythonLayout.LineTableFormat) -> Int? {
     if let known = lines[byteOffset] { return known }
     let line = LineTable.line(forByteOffset: byteOffset, table: lineTable, firstLine: firstLine, format: format)
-    if lines.count >= 4096 { lines.removeAll(keepingCapacity: true) }
+    if lines.count >= 512 { lines.removeAll(keepingCapacity: true) }
     lines[byteOffset] = line
     return line
   }

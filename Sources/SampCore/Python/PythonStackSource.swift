@@ -39,6 +39,7 @@ public final class PythonStackSource: StackSource {
     let traced = session.runningThreads
     for tid in traced { running[tid] = threadIsRunning(tid) }
     statReaders = statReaders.filter { running[$0.key] != nil }
+    names = names.filter { running[$0.key] != nil }
     if config.nonblocking { return [] }
     let chosen = traced.filter { running[$0] == true && !nonPython.contains($0) }
     // The sampler only captures when something is stopped; with --idle every

@@ -119,7 +119,7 @@ public struct PythonWalker {
       while !tstate.isNull {
         guard seenThreads.insert(tstate).inserted else { throw .corruptData("cycle in the thread list") }
         guard seenThreads.count <= limits.maxThreads else { throw .badSize(what: "thread count", value: seenThreads.count) }
-        let (state, next) = try threadState(memory, tstate, holder: holder)
+        let (state, next) = try threadState(memory, tstate, interp: interp, holder: holder)
         out.append(state)
         tstate = next
       }
@@ -132,15 +132,20 @@ public struct PythonWalker {
   // MARK: threads
 
   private var tstateReadSize: Int {
-    let fields = [layout.tstateNext, layout.tstateThreadID, layout.tstateFrame, layout.tstateCFrame,
+    let fields = [layout.tstateNext, layout.tstateInterp, layout.tstateThreadID, layout.tstateFrame, layout.tstateCFrame,
                   layout.tstateCurrentFrame, layout.tstateNativeThreadID].compactMap { $0 }
     return (fields.max() ?? 0) + 8
   }
 
-  private func threadState(_ memory: RemoteMemory, _ tstate: RemoteAddress, holder: RemoteAddress?)
+  private func threadState(_ memory: RemoteMemory, _ tstate: RemoteAddress, interp: RemoteAddress, holder: RemoteAddress?)
     throws(PythonReadError) -> (ThreadState, next: RemoteAddress)
   {
     let view = ByteView(try read(memory, tstate, tstateReadSize))
+    // A thread state always points back at its interpreter: anything else is a
+    // torn or stale list (or a wrong layout), not a thread.
+    guard view.pointer(at: layout.tstateInterp) == interp else {
+      throw .corruptData("thread state does not belong to its interpreter")
+    }
     var state = ThreadState(
       tstate: tstate, threadID: view.u64(at: layout.tstateThreadID),
       nativeTID: layout.tstateNativeThreadID.map { Int32(truncatingIfNeeded: view.i64(at: $0)) },
