@@ -53,9 +53,9 @@ public final class PythonStackSource: StackSource {
     return statReaders[tid]?.state()?.isRunning ?? false
   }
 
-  /// While held: the thread list, and the frame chains of the threads that were
-  /// stopped. Idle threads that are kept (--idle) are blocked in the kernel and
-  /// cannot change their stack, so theirs is read after resume, off the hold.
+  /// While held: the thread list and the frame chains of the threads kept. Idle
+  /// threads are not stopped but are read now too: a thread waiting for the GIL
+  /// cannot get it while its holder is held, but could right after resume.
   public func capture(_ session: TraceSession, stopped: [ThreadID], errors: inout SampleErrors) -> PendingStacks {
     if interpreterLost {
       errors.count("python interpreter gone after exec")
@@ -69,10 +69,8 @@ public final class PythonStackSource: StackSource {
       errors.count(Self.kind(error))
       return .empty
     }
-    let stoppedSet = Set(stopped)
     nonPython = Set(running.keys).subtracting(states.compactMap { $0.nativeTID.map { ThreadID($0) } })
-    var now: [Pending] = []
-    var later: [Pending] = []
+    var kept: [Pending] = []
     for state in states {
       guard let raw = state.nativeTID else {
         errors.count("python thread without TID")
@@ -85,24 +83,12 @@ public final class PythonStackSource: StackSource {
       if !config.includeIdle && !isRunning { continue }
       if config.onlyGIL && !state.holdsGIL { continue }
       var pending = Pending(tid: tid, running: isRunning, holdsGIL: state.holdsGIL, frames: [], error: state.error)
-      if stoppedSet.contains(tid) || isRunning {
-        walk(&pending, from: state.topFrame, held)
-        now.append(pending)
-      } else {
-        later.append(pending)
+      if pending.error == nil {
+        do { pending.frames = try walker.walkFrames(held, from: state.topFrame) } catch { pending.error = error }
       }
+      kept.append(pending)
     }
-    let topFrames = Dictionary(states.compactMap { s in s.nativeTID.map { (ThreadID($0), s.topFrame) } },
-                               uniquingKeysWith: { a, _ in a })
-    return PendingStacks { [self] errors in
-      let idle = PageCache(memory)
-      let walkedLater = later.map { p -> Pending in
-        var p = p
-        walk(&p, from: topFrames[p.tid] ?? .null, idle)
-        return p
-      }
-      return resolve(now + walkedLater, &errors)
-    }
+    return PendingStacks { [self] errors in resolve(kept, &errors) }
   }
 
   /// One thread between capture and resolve.
@@ -112,11 +98,6 @@ public final class PythonStackSource: StackSource {
     var holdsGIL: Bool
     var frames: [CapturedFrame]
     var error: PythonReadError?
-  }
-
-  private func walk(_ pending: inout Pending, from top: RemoteAddress, _ memory: RemoteMemory) {
-    guard pending.error == nil else { return }
-    do { pending.frames = try walker.walkFrames(memory, from: top) } catch { pending.error = error }
   }
 
   /// After resume: code objects looked up in one batch, frames labelled.
