@@ -8,8 +8,8 @@ public struct CapturedFrame: Hashable, Sendable {
   public var byteOffset: Int
   /// 3.11+: owned by a generator (never "incomplete").
   public var ownedByGenerator: Bool
-  /// The first frame of a C-level eval call (3.11 is_entry, 3.12+ the frame above
-  /// a C-stack shim); native merging splits on these.
+  /// The first frame of a C-level eval call (every frame up to 3.10, 3.11
+  /// is_entry, 3.12+ the frame above a C-stack shim); native merging splits on these.
   public var isEntry: Bool
 
   public init(code: RemoteAddress, byteOffset: Int, ownedByGenerator: Bool = false, isEntry: Bool = false) {
@@ -78,9 +78,9 @@ public struct PythonWalker {
 
   public let layout: PythonLayout
   public let addresses: PythonAddresses
+  public let limits: Limits
   /// FRAME_OWNED_BY_GENERATOR: the same value in every version that has owners.
   static let ownedByGenerator = 1
-  public let limits: Limits
 
   public init(layout: PythonLayout, addresses: PythonAddresses, limits: Limits = Limits()) {
     self.layout = layout
@@ -222,7 +222,8 @@ public struct PythonWalker {
       case .frameObject:
         guard let lastiOffset = layout.frameLasti else { throw .corruptData("layout has no f_lasti") }
         let lasti = Int(view.i32(at: lastiOffset))
-        frames.append(CapturedFrame(code: code, byteOffset: layout.lastiIsCodeUnits ? lasti * 2 : lasti))
+        // Up to 3.10 every Python call is a C-level eval call of its own.
+        frames.append(CapturedFrame(code: code, byteOffset: layout.lastiIsCodeUnits ? lasti * 2 : lasti, isEntry: true))
       case .interpreterFrame:
         let owner = layout.frameOwner.map { Int(view.u8(at: $0)) }
         if let owner, let shim = layout.ownerCStack, owner >= shim {
