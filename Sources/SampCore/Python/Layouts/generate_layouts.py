@@ -192,7 +192,7 @@ def run_offsets(include_dirs, workdir, name):
     return version, values
 
 
-def swift_value(swift_type, value):
+def swift_value(value):
     if value is None:
         return "nil"
     if isinstance(value, bool):
@@ -210,9 +210,9 @@ def render_entry(fields, v, values, source):
         elif name == "minor":
             value = str(v[1])
         elif name in rules:
-            value = swift_value(swift_type, rules[name])
+            value = swift_value(rules[name])
         elif name in values:
-            value = swift_value(swift_type, values[name])
+            value = swift_value(values[name])
         elif name in NOT_APPLICABLE.get(v, []):
             value = "0"
         elif swift_type.endswith("?"):
