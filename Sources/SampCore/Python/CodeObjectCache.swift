@@ -78,11 +78,16 @@ final class CodeObjectCache {
   func lookup(_ codes: Set<RemoteAddress>, memory: RemoteMemory) -> [RemoteAddress: Result<CodeInfo, PythonReadError>] {
     let list = Array(codes)
     let size = headerSize
-    let headers: [[UInt8]?]
-    if let batch = try? memory.read(ranges: list.map { ($0, size) }) {
-      headers = batch
-    } else {
-      headers = list.map { try? memory.read(at: $0, count: size) }
+    var headers: [[UInt8]?] = []
+    headers.reserveCapacity(list.count)
+    // Batches stay under IOV_MAX (1024 ranges per process_vm_readv).
+    for start in stride(from: 0, to: list.count, by: 512) {
+      let part = list[start..<min(list.count, start + 512)]
+      if let batch = try? memory.read(ranges: part.map { ($0, size) }) {
+        headers += batch.map { Optional($0) }
+      } else {
+        headers += part.map { try? memory.read(at: $0, count: size) }
+      }
     }
     var out: [RemoteAddress: Result<CodeInfo, PythonReadError>] = [:]
     for (code, header) in zip(list, headers) {
@@ -100,8 +105,8 @@ final class CodeObjectCache {
       entries[code] = nil
       throw .corruptData("frame's code pointer does not point at a code object")
     }
-    let print = fingerprint(header)
-    if let known = entries[code], known.fingerprint == print {
+    let identity = fingerprint(header)
+    if let known = entries[code], known.fingerprint == identity {
       hits += 1
       return known
     }
@@ -111,7 +116,7 @@ final class CodeObjectCache {
     let table = try bytesObject(at: header.pointer(at: layout.codeLineTable), memory)
     let info = CodeInfo(
       name: name, file: file, firstLine: Int(header.i32(at: layout.codeFirstLineNo)), lineTable: table,
-      firstTraceableByte: layout.codeFirstTraceable.map { Int(header.i32(at: $0)) * 2 }, fingerprint: print)
+      firstTraceableByte: layout.codeFirstTraceable.map { Int(header.i32(at: $0)) * 2 }, fingerprint: identity)
     if entries.count >= Self.maxEntries { entries.removeAll(keepingCapacity: true) }
     entries[code] = info
     decodes += 1
