@@ -43,6 +43,19 @@ public enum ProfilerSignals {
     }
   }
 
+  /// Waits until a traced thread changes state (SIGCHLD) or `deadline`, whichever
+  /// is first. Takes only SIGCHLD: a stop request stays pending for `wait(until:)`.
+  public static func waitForChild(until deadline: UInt64) {
+    let now = Monotonic.now()
+    guard deadline > now else { return }
+    let left = deadline - now
+    var s = sigset_t()
+    sigemptyset(&s)
+    sigaddset(&s, SIGCHLD)
+    var ts = timespec(tv_sec: Int(left / 1_000_000_000), tv_nsec: Int(left % 1_000_000_000))
+    _ = sigtimedwait(&s, nil, &ts)  // EINTR or EAGAIN: the caller checks again
+  }
+
   /// Takes a pending stop request without waiting (checked during long work).
   public static func pendingStopRequest() -> Int32? {
     var pending = sigset_t()

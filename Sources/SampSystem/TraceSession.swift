@@ -30,11 +30,14 @@ public final class TraceSession {
     case groupStopped
     /// Created after attach; its first stop has not been seen yet.
     case starting
+    /// Interrupted, but its stop did not come in time (a thread in
+    /// uninterruptible sleep, a zombie leader): not asked again until it comes.
+    case stopping
   }
 
   public let pid: ProcessID
   public private(set) var threads: [ThreadID: ThreadState] = [:]
-  /// Set once the process has exited, been killed, or exec'd.
+  /// Set once the process has exited or been killed.
   public private(set) var ended: ProcessEnd?
   /// Signals taken from a signal-delivery-stop, passed on with the next resume.
   private var pendingSignals: [ThreadID: Int32] = [:]
@@ -46,6 +49,14 @@ public final class TraceSession {
   public private(set) var threadsExited = 0
   /// Set when the target exec'd: mappings and interpreter must be found again.
   public private(set) var execCount = 0
+
+  /// How long `stop` waits for the threads it interrupted. Threads already
+  /// stopped are held meanwhile, so this is short; a thread that misses it is
+  /// resumed when its stop comes, and its sample is lost.
+  public static let stopTimeoutNanos: UInt64 = 100_000_000
+  /// How long `detachAll` waits for running threads to stop so they can be
+  /// detached; the kernel detaches any left when the profiler exits.
+  public static let detachTimeoutNanos: UInt64 = 200_000_000
 
   /// Seizes every thread of `pid`. Threads created meanwhile are caught by
   /// PTRACE_O_TRACECLONE on their seized parent; the task list is re-read until stable.
@@ -79,42 +90,46 @@ public final class TraceSession {
   public var isAlive: Bool { ended == nil && !threads.isEmpty }
   public var runningThreads: [ThreadID] { threads.filter { $0.value == .running }.map(\.key).sorted() }
 
-  /// Stops the given threads and returns those now stopped (a thread that exits
-  /// or is in group-stop is left out). Callers must `resume` what this returns;
-  /// `withStopped` does so on every path.
+  /// Stops the given threads and returns those now stopped (a thread that exits,
+  /// is in group-stop, or does not stop within `stopTimeoutNanos` is left out).
+  /// Callers must `resume` what this returns; `withStopped` does so on every path.
   public func stop(_ tids: [ThreadID]) -> [ThreadID] {
-    var interrupted: [ThreadID] = []
-    interrupted.reserveCapacity(tids.count)
+    var waiting = Set<ThreadID>()
     for tid in tids where threads[tid] == .running {
       do {
         try Ptrace.interrupt(tid)
-        interrupted.append(tid)
+        threads[tid] = .stopping
+        waiting.insert(tid)
       } catch {
-        forget(tid)
+        forget(tid)  // gone; its exit event still comes
       }
     }
     var stopped: [ThreadID] = []
-    stopped.reserveCapacity(interrupted.count)
-    for tid in interrupted {
-      // Any ptrace-stop of this thread means it is stopped: read it now; a late
-      // interrupt stop is resumed by pollEvents.
-      while true {
-        guard let (who, event) = try? Wait.next(tid, blocking: true) else {
-          forget(tid)
-          break
-        }
-        if handleStop(who, event, wanted: true) {
-          stopped.append(tid)
-          break
-        }
-        if threads[tid] == nil { break }
+    stopped.reserveCapacity(waiting.count)
+    let deadline = Monotonic.now() + Self.stopTimeoutNanos
+    // Wait for any thread, never one in particular: a thread's exit is only
+    // reported once others are reaped (a blocking wait on the leader of an
+    // exiting process never returns), and every event must be handled anyway.
+    while !waiting.isEmpty, let (who, event) = nextEvent(until: deadline) {
+      let asked = waiting.remove(who) != nil
+      if handleStop(who, event) {
+        // Any ptrace-stop of a thread we asked for will do: read it now; its
+        // interrupt stop comes later and is resumed by pollEvents.
+        if asked { stopped.append(who) } else { continueThread(who) }
       }
+      // An exit or exec takes threads we were still waiting for.
+      waiting = waiting.filter { threads[$0] != nil }
     }
+    // Leave nothing pending: the SIGCHLD that announced it may have been taken.
+    pollEvents()
     return stopped
   }
 
   /// Resumes threads returned by `stop`, passing on any signal they were to receive.
   public func resume(_ tids: [ThreadID]) {
+    // Events first: an exec by a thread we did not hold is reported under the
+    // leader's TID, which we may hold; resuming that TID blind would swallow it.
+    pollEvents()
     for tid in tids where threads[tid] == .stopped {
       continueThread(tid)
     }
@@ -130,17 +145,32 @@ public final class TraceSession {
   /// Handles every pending event without blocking: forwards signals, follows new
   /// and exiting threads, keeps group-stops, notices exit and exec.
   public func pollEvents() {
-    while let (who, event) = try? Wait.next(nil, blocking: false) {
-      if handleStop(who, event, wanted: false) {
-        // A stop nobody asked for now (a late PTRACE_INTERRUPT): let it run.
-        continueThread(who)
-      }
+    while let (who, event) = nextEvent(until: 0) {
+      // Any stop met here was not asked for now (or came late): let it run.
+      if handleStop(who, event) { continueThread(who) }
     }
   }
 
-  /// Applies one event; returns true if `tid` is now in a ptrace-stop that the
-  /// caller owns (and must resume).
-  private func handleStop(_ tid: ThreadID, _ event: TraceEvent, wanted: Bool) -> Bool {
+  /// The next event of any traced thread, or nil if none comes by `deadline`
+  /// (CLOCK_MONOTONIC ns; 0 to only take what is pending) or nothing is traced.
+  private func nextEvent(until deadline: UInt64) -> (ThreadID, TraceEvent)? {
+    while true {
+      do {
+        if let event = try Wait.next(nil, blocking: false) { return event }
+      } catch {
+        return nil  // ECHILD: nothing left to wait for
+      }
+      let now = Monotonic.now()
+      if now >= deadline { return nil }
+      // SIGCHLD announces the next event; the 1 ms cap keeps this a poll where
+      // SIGCHLD is not blocked (and so never pending).
+      ProfilerSignals.waitForChild(until: min(deadline, now + 1_000_000))
+    }
+  }
+
+  /// Applies one event; returns true if `tid` is now in a ptrace-stop, which
+  /// the caller must end (resume, or keep for a sample and resume after).
+  private func handleStop(_ tid: ThreadID, _ event: TraceEvent) -> Bool {
     if threads[tid] == nil, !event.isGone {
       // A new thread's first stop can arrive before its parent's clone event.
       threads[tid] = .starting
@@ -159,57 +189,41 @@ public final class TraceSession {
       return false
     case .groupStop:
       inGroupStop.insert(tid)
-      threads[tid] = .stopped
-      return true
     case .signalDelivery(let signal):
       pendingSignals[tid] = signal
       signalsForwarded += 1
-      threads[tid] = .stopped
-      return true
     case .cloned(let child):
       if threads[child] == nil {
         threads[child] = .starting
         threadsStarted += 1
       }
-      threads[tid] = .stopped
-      return true
     case .exec:
+      // Reported under the leader's TID, whichever thread exec'd; every other
+      // thread is gone (their exits may still be reported, and are ignored).
       execCount += 1
-      // The other threads are gone; the exec'ing thread now has the leader's TID.
-      let leader = ThreadID(pid.rawValue)
-      for other in threads.keys where other != tid && other != leader { forget(other) }
-      if tid != leader {
-        forget(tid)
-      }
-      threads[leader] = .stopped
-      if !wanted {
-        continueThread(leader)
-        return false
-      }
-      return tid == leader
+      for other in threads.keys where other != tid { forget(other) }
     case .interrupted, .exiting, .other:
-      if threads[tid] == .groupStopped {
-        // SIGCONT after PTRACE_LISTEN: the thread may run again.
-        threads[tid] = .stopped
-        return true
-      }
-      threads[tid] = .stopped
-      return true
+      // Also how a listening thread reports the SIGCONT that ends its group-stop.
+      break
     }
+    threads[tid] = .stopped
+    return true
   }
 
   private func continueThread(_ tid: ThreadID) {
-    do {
-      if inGroupStop.remove(tid) != nil {
-        try Ptrace.listen(tid)
+    if inGroupStop.remove(tid) != nil {
+      // Stay in the user's group-stop; SIGCONT will be reported.
+      if (try? Ptrace.listen(tid)) != nil {
         threads[tid] = .groupStopped
-      } else {
-        let signal = pendingSignals.removeValue(forKey: tid) ?? 0
-        try Ptrace.resume(tid, deliver: signal)
-        threads[tid] = .running
+        return
       }
-    } catch {
-      forget(tid)
+      // Not a group-stop after all (or already continued): let it run.
+    }
+    let signal = pendingSignals.removeValue(forKey: tid) ?? 0
+    if (try? Ptrace.resume(tid, deliver: signal)) != nil {
+      threads[tid] = .running
+    } else {
+      forget(tid)  // killed while stopped; its exit event follows
     }
   }
 
@@ -219,39 +233,26 @@ public final class TraceSession {
     inGroupStop.remove(tid)
   }
 
-  /// Detaches from every thread, delivering pending signals. A thread that does
-  /// not stop within 200 ms is left to the kernel, which detaches it when the
-  /// profiler exits: waiting on it could hang the profiler.
+  /// Detaches from every thread, delivering pending signals; a thread in the
+  /// user's group-stop stays stopped, as it would without us. A thread that does
+  /// not stop within `detachTimeoutNanos` is left to the kernel, which detaches
+  /// it when the profiler exits: waiting on it could hang the profiler.
   public func detachAll() {
     pollEvents()
-    for (tid, state) in threads where state == .stopped {
-      let signal = pendingSignals.removeValue(forKey: tid) ?? 0
-      if (try? Ptrace.detach(tid, deliver: signal)) != nil { forget(tid) }
+    for (tid, state) in threads where state == .stopped { detach(tid) }
+    // Only a thread in a ptrace-stop can be detached: interrupt the others and
+    // detach each as it stops (threads born meanwhile too).
+    for tid in Array(threads.keys) where (try? Ptrace.interrupt(tid)) == nil { forget(tid) }
+    let deadline = Monotonic.now() + Self.detachTimeoutNanos
+    while !threads.isEmpty, let (who, event) = nextEvent(until: deadline) {
+      if handleStop(who, event) { detach(who) }
     }
-    var waiting = Set(threads.keys)
-    for tid in waiting where (try? Ptrace.interrupt(tid)) == nil {
-      waiting.remove(tid)
-      forget(tid)
-    }
-    let deadline = Monotonic.now() + 200_000_000
-    while !waiting.isEmpty, Monotonic.now() < deadline {
-      guard let (who, event) = try? Wait.next(nil, blocking: false) else {
-        usleep(200)
-        continue
-      }
-      if event.isGone {
-        waiting.remove(who)
-        forget(who)
-        continue
-      }
-      var signal: Int32 = 0
-      if case .signalDelivery(let s) = event { signal = s }
-      if case .groupStop(let s) = event { signal = s }
-      if let pending = pendingSignals[who], signal == 0 { signal = pending }
-      _ = try? Ptrace.detach(who, deliver: signal)
-      waiting.remove(who)
-      forget(who)
-    }
+  }
+
+  private func detach(_ tid: ThreadID) {
+    let signal = pendingSignals[tid] ?? 0
+    _ = try? Ptrace.detach(tid, deliver: signal)
+    forget(tid)
   }
 }
 

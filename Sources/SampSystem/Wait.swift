@@ -40,7 +40,7 @@ public enum Wait {
       if r == 0 { return nil }
       if r > 0 {
         let who = ThreadID(r)
-        return (who, try decode(who, status))
+        return (who, decode(who, status))
       }
       let e = Errno.current
       if e == .interrupted { continue }
@@ -48,7 +48,7 @@ public enum Wait {
     }
   }
 
-  static func decode(_ tid: ThreadID, _ status: Int32) throws(SystemError) -> TraceEvent {
+  static func decode(_ tid: ThreadID, _ status: Int32) -> TraceEvent {
     let low = status & 0x7f
     if low == 0 { return .exited(status: (status >> 8) & 0xff) }
     if (status & 0xff) != 0x7f {
@@ -65,7 +65,9 @@ public enum Wait {
       default: return .interrupted
       }
     case sampswift_ptrace_event_clone:
-      let child = try Ptrace.eventMessage(tid)
+      // If the new TID cannot be read (the thread was killed meanwhile), the new
+      // thread is still found by its own first stop; never lose this event.
+      guard let child = try? Ptrace.eventMessage(tid) else { return .other(status: status) }
       return .cloned(newThread: ThreadID(Int32(truncatingIfNeeded: child)))
     case sampswift_ptrace_event_exec:
       return .exec
