@@ -45,8 +45,8 @@ import Testing
       }
       let status = try target.waitForExit(timeout: 60)
       if status != 0 || target.ending.signaled { failures.append("target \(targets) ended with \(status)") }
-      if target.reported("checksum").map({ "checksum " + $0 }) != String(expected) {
-        failures.append("target \(targets): \(target.reported("checksum") ?? "no checksum"), expected \(expected)")
+      if target.awaitReported("checksum").map({ "checksum " + $0 }) != String(expected) {
+        failures.append("target \(targets): \(target.awaitReported("checksum") ?? "no checksum"), expected \(expected)")
       }
     }
     print("[reliability] kill: \(done) kills (\(duringSampling) while sampling) over \(targets) targets, seed \(random.seed); held right after reaping: \(transientlyHeld); failures: \(failures.count)")

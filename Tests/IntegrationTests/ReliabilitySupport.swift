@@ -240,6 +240,17 @@ func profileProblems(_ stdout: String, _ stderr: String) -> [String] {
 }
 
 extension TargetProcess {
+  /// The value of the last "KEY VALUE" line, waiting a little for output still
+  /// in the pipe after the fixture exited (a loaded machine can be slow to drain it).
+  func awaitReported(_ key: String, timeout: Double = 3) -> String? {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      if let value = reported(key) { return value }
+      usleep(5_000)
+    }
+    return reported(key)
+  }
+
   /// How the fixture ended, as its real parent (this test) saw it.
   var ending: Background.Ending {
     Background.Ending(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal)
@@ -264,4 +275,22 @@ struct SeededRandom: RandomNumberGenerator {
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
     return z ^ (z >> 31)
   }
+}
+
+/// Waits for the target to end by itself and returns its exit status. On timeout
+/// the profiler is killed first (the parent cannot reap a traced target until
+/// its tracer lets go, so waiting on the target alone could hang the test),
+/// then the target, and a timeout is thrown.
+func waitForTarget(_ target: TargetProcess, profiler: Background?, timeout: Double = 60) throws -> Int32 {
+  let deadline = Date().addingTimeInterval(timeout)
+  while target.process.isRunning {
+    if Date() > deadline {
+      profiler?.signal(SIGKILL)
+      _ = try? profiler?.wait(timeout: 5)
+      target.stop()
+      throw FixtureError.timeout("target \(target.pid) did not end within \(timeout) s")
+    }
+    usleep(2_000)
+  }
+  return try target.waitForExit(timeout: 5)
 }

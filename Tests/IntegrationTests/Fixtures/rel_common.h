@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,19 +25,19 @@ __attribute__((noinline)) static uint64_t rel_outer(uint64_t seed, int n) {
   return rel_middle(seed * 0x9E3779B97F4A7C15ull + 1, n);
 }
 
-static uint64_t rel_now_ns(void) {
+static inline uint64_t rel_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void rel_sleep_us(long us) {
+static inline void rel_sleep_us(long us) {
   struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
   while (nanosleep(&ts, &ts) != 0) {}
 }
 
 /* TracerPid from /proc/self/status (0 when not traced). */
-static int rel_tracer_pid(void) {
+static inline int rel_tracer_pid(void) {
   FILE *f = fopen("/proc/self/status", "r");
   if (!f) return -1;
   char line[256];
@@ -48,7 +49,7 @@ static int rel_tracer_pid(void) {
 }
 
 /* Blocks until a tracer is attached (at most 20 s, then exits 3: the test failed). */
-static void rel_wait_traced(void) {
+static inline void rel_wait_traced(void) {
   uint64_t deadline = rel_now_ns() + 20000000000ull;
   while (rel_tracer_pid() <= 0) {
     if (rel_now_ns() > deadline) { fprintf(stderr, "never traced\n"); exit(3); }
@@ -56,7 +57,19 @@ static void rel_wait_traced(void) {
   }
 }
 
-static void rel_ready(void) {
+/* A fixture must see signals as a program started from a shell does: the test
+   runner starts it from a thread that blocks signals, and a child inherits the
+   mask (and ignored dispositions). Every fixture starts from a clean slate. */
+static inline void rel_reset_signals(void) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (int sig = 1; sig < 32; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+}
+
+/* Call once threads that matter are running (after rel_reset_signals in main). */
+static inline void rel_ready(void) {
   printf("ready\n");
   fflush(stdout);
 }

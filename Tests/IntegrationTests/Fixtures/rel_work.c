@@ -42,6 +42,7 @@ static void *reader(void *arg) {
 }
 
 int main(int argc, char **argv) {
+  rel_reset_signals();
   if (argc > 1) rounds = atoi(argv[1]);
   if (pipe(pipe_fd) != 0) return 6;
   pthread_t workers[WORKERS], rd;
