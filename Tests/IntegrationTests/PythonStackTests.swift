@@ -56,13 +56,13 @@ import Testing
     // Default: only running threads, i.e. the spinning main thread.
     let (running, runningRun) = try Sampswift.record(pid: target.pid, ["--duration", "1"])
     #expect(runningRun.status == 0)
-    #expect(running.total >= 50, "\(runningRun.stderr)")
+    #expect(running.total >= 20, "\(runningRun.stderr)")
     #expect(running.merged.keys.allSatisfy { $0 == main }, "idle threads shown\n\(running.describeTop())")
 
     // --idle --gil: only the GIL holder, never a thread asleep in time.sleep.
     let (gil, gilRun) = try Sampswift.record(pid: target.pid, ["--duration", "1", "--idle", "--gil"])
     #expect(gilRun.status == 0)
-    #expect(gil.total >= 40, "\(gilRun.stderr)")
+    #expect(gil.total >= 15, "\(gilRun.stderr)")
     #expect(gil.merged.keys.allSatisfy { $0 == main }, "non-holders shown\n\(gil.describeTop())")
   }
 
