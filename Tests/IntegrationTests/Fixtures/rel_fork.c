@@ -3,7 +3,7 @@
    expects; every tenth child runs another program (/bin/sh -c 'exit 7') instead.
    A worker thread keeps the parent busy meanwhile. Prints "ready", then
    "children N ok M checksum HEX" and exits 0 (1 if any child was wrong).
-   Usage: rel_fork CHILDREN */
+   Starts once traced (unless `untraced`). Usage: rel_fork CHILDREN [untraced] */
 #include "rel_common.h"
 #include <pthread.h>
 #include <sys/wait.h>
@@ -21,6 +21,7 @@ int main(int argc, char **argv) {
   pthread_t w;
   pthread_create(&w, NULL, worker, NULL);
   rel_ready();
+  if (!(argc > 2 && strcmp(argv[2], "untraced") == 0)) rel_wait_traced();
   int ok = 0;
   uint64_t sum = 0;
   for (int i = 0; i < children; i++) {

@@ -1,7 +1,8 @@
 /* Thread churn: threads start and end quickly (hundreds to thousands a second),
    in batches of joinable threads plus a detached one now and then, while one
    long-lived thread keeps working. Prints "ready", then "threads N checksum HEX"
-   and exits 0. Usage: rel_threads TOTAL */
+   and exits 0. Churns once traced (unless `untraced`).
+   Usage: rel_threads TOTAL [untraced] */
 #include "rel_common.h"
 #include <pthread.h>
 
@@ -33,6 +34,7 @@ int main(int argc, char **argv) {
   pthread_t bg;
   pthread_create(&bg, NULL, background, NULL);
   rel_ready();
+  if (!(argc > 2 && strcmp(argv[2], "untraced") == 0)) rel_wait_traced();
   uint64_t sum = 0;
   int started = 0, detached_started = 0;
   pthread_attr_t attr;
