@@ -2,11 +2,12 @@ import Testing
 import SampSystem
 @testable import SampCore
 
-/// Byte images at fixed addresses; any other read fails.
+/// Byte images at fixed addresses; any other read fails. Where images overlap,
+/// the one starting closest below the address answers.
 private final class ImageMemory: RemoteMemory {
   var regions: [UInt64: [UInt8]] = [:]
   func read(at address: RemoteAddress, count: Int) throws(SystemError) -> [UInt8] {
-    for (start, bytes) in regions where address.rawValue >= start && count >= 0 {
+    for (start, bytes) in regions.sorted(by: { $0.key > $1.key }) where address.rawValue >= start && count >= 0 {
       let offset = address.rawValue - start
       guard offset < UInt64(bytes.count), UInt64(count) <= UInt64(bytes.count) - offset else { continue }
       return Array(bytes[Int(offset)..<Int(offset) + count])
@@ -56,7 +57,7 @@ private func le(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNe
 
   @Test func staticExecutableHasNoBias() throws {
     let m = ImageMemory()
-    m.regions[0x4000] = [UInt8](repeating: 0, count: 1024)
+    m.regions[0x4000] = [UInt8](repeating: 0, count: 0x100)
     m.regions[0x4100] = le(0x030b_02f0)
     let info = try #require(try locate(tinyElf(type: 2), path: "/usr/bin/python3.11", memory: m))
     #expect(info.loadBias == 0)
