@@ -1,0 +1,959 @@
+#!/usr/bin/env python3
+"""sampswift benchmark suite: `make bench` (full, ~10 min) or `make bench-quick`.
+
+Measures sampswift beside py-spy (installed from PyPI into .venv-bench/, for
+comparison only) and austin (only when a working `austin` is on PATH), on the
+same targets in one run. The machine is small and shared, so runs of the
+different profilers are interleaved round by round, every figure is a median
+of several runs, and slowdowns are ratios against unprofiled runs of the same
+rounds. Writes Docs/PERFORMANCE.md and bench-out/results.json.
+
+Standard library only. Attaches only to processes this script started.
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TARGETS = os.path.join(HERE, "targets")
+FIXED_WORK = os.path.join(TARGETS, "fixed_work.py")
+SPLIT_WORK = os.path.join(TARGETS, "split_work.py")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+# ---------------------------------------------------------------- setup
+
+
+def find_pythons():
+    """The interpreters to measure: pyenv's 3.12 and 3.9 builds, else what is on PATH."""
+    found = {}
+    try:
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        root = os.path.expanduser("~/.pyenv")
+    for version, exe in (("3.12", "3.12.1/bin/python3.12"), ("3.9", "3.9.18/bin/python3.9")):
+        path = os.path.join(root, "versions", exe)
+        if os.access(path, os.X_OK):
+            found[version] = path
+        elif shutil.which("python" + version):
+            found[version] = shutil.which("python" + version)
+    if not found:
+        found[platform.python_version()[:4]] = sys.executable
+    return found
+
+
+def install_pyspy(venv):
+    """py-spy in a venv of our own: a comparison, never a dependency of sampswift."""
+    exe = os.path.join(venv, "bin", "py-spy")
+    if not os.access(exe, os.X_OK):
+        log("installing py-spy into %s" % venv)
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        result = subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", "py-spy"])
+        if result.returncode != 0:
+            log("could not install py-spy: comparing against nothing")
+            return None
+    return exe
+
+
+def find_austin():
+    exe = shutil.which("austin")
+    if exe and subprocess.run([exe, "--version"], capture_output=True).returncode == 0:
+        return exe
+    return None
+
+
+def build_floor(out_dir):
+    exe = os.path.join(out_dir, "floor")
+    subprocess.run(["gcc", "-O2", "-Wall", "-o", exe, os.path.join(HERE, "floor.c")], check=True)
+    return exe
+
+
+def machine_info():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"nproc": os.cpu_count(), "cpu": model, "kernel": platform.release(),
+            "load_at_start": os.getloadavg()[0]}
+
+
+def git_commit():
+    result = subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%h %s"], capture_output=True, text=True)
+    return result.stdout.strip()
+
+
+def raise_priority():
+    """Runs the benchmark ahead of other work on the machine (when root): nice -10
+    for this process and its children, and for this session's autogroup, since
+    with autogroups the kernel shares the CPU between sessions before nice counts.
+    On a busy 2-core machine this takes run-to-run noise from ~2x to a few percent.
+    Returns how to undo the autogroup change (None if nothing to undo)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, -10)
+    except OSError:
+        return None
+    path = "/proc/self/autogroup"
+    try:
+        with open(path) as f:
+            old = f.read().split("nice")[1].strip()
+        with open(path, "w") as f:
+            f.write("-10")
+    except (OSError, IndexError):
+        return None
+    return path, old
+
+
+def restore_priority(undo):
+    if undo:
+        try:
+            with open(undo[0], "w") as f:
+                f.write(undo[1])
+        except OSError:
+            pass
+
+
+# ---------------------------------------------------------------- profilers
+
+
+class Profilers:
+    """Knows how to start each profiler on a PID and what its stderr says."""
+
+    def __init__(self, sampswift, pyspy, austin):
+        self.paths = {"sampswift": sampswift, "py-spy": pyspy, "austin": austin}
+
+    def available(self, names):
+        return [n for n in names if self.paths.get(n)]
+
+    def argv(self, name, pid, rate, mode, out, extra=()):
+        """mode: "python" (stopping), "nonblocking" or "native"."""
+        exe = self.paths[name]
+        if name == "sampswift":
+            argv = [exe, "record", "--pid", str(pid), "--rate", str(rate), "-o", out]
+            if mode != "python":
+                argv.append("--" + mode)
+            return argv + list(extra)
+        if name == "py-spy":
+            argv = [exe, "record", "--pid", str(pid), "--rate", str(int(rate)), "--format", "raw", "-o", out]
+            if mode != "python":
+                argv.append("--" + mode)
+            return argv + list(extra)
+        # austin never stops the target: it is the --nonblocking comparison.
+        return [exe, "-i", str(max(1, int(1e6 / rate))), "-p", str(pid), "-o", out]
+
+    # A line each prints once it has attached and is about to sample.
+    MARKERS = {"sampswift": "attached to PID", "py-spy": "Sampling process"}
+
+
+class Watched:
+    """A profiler process whose stderr is read as it comes (to see when it attached)."""
+
+    def __init__(self, argv, marker):
+        self.started = time.perf_counter()
+        # py-spy prints its messages on stdout, sampswift on stderr (its profile
+        # goes to -o): read both as one stream.
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, errors="replace")
+        self.marker = marker
+        self.lines = []
+        self.attached_at = None
+        self.attached = threading.Event()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            if self.marker and self.marker in line and self.attached_at is None:
+                self.attached_at = time.perf_counter()
+                self.attached.set()
+        self.attached.set()  # it ended: nobody should wait on it any longer
+
+    def wait_attached(self, timeout=10.0):
+        if self.marker is None:
+            time.sleep(0.3)  # no line to wait for: give it time
+        else:
+            self.attached.wait(timeout)
+
+    def finish(self, timeout=30.0):
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.reader.join(5)
+        return "".join(self.lines)
+
+
+def parse_sampswift_summary(text):
+    """Fields of sampswift's end-of-run summary line (stderr)."""
+    s = {}
+    m = re.search(r"(\d+) samples \((\d+) stacks\) in ([\d.]+) s, ([\d.]+) Hz", text)
+    if m:
+        s.update(samples=int(m.group(1)), stacks=int(m.group(2)), seconds=float(m.group(3)), rate=float(m.group(4)))
+    m = re.search(r"(\d+) errors", text)
+    s["errors"] = int(m.group(1)) if m else None
+    m = re.search(r"fell behind (\d+) times, by at most ([\d.]+) ms", text)
+    s["late"] = int(m.group(1)) if m else (0 if "never behind" in text else None)
+    s["max_lag_ms"] = float(m.group(2)) if m else 0.0
+    m = re.search(r"(\d+) samples skipped", text)
+    s["skipped"] = int(m.group(1)) if m else 0
+    m = re.search(r"held ([\d.]+) ms in total, per sample avg ([\d.]+) µs, p50 (\d+) µs, p99 (\d+) µs", text)
+    if m:
+        s.update(held_ms=float(m.group(1)), hold_avg_us=float(m.group(2)),
+                 hold_p50_us=int(m.group(3)), hold_p99_us=int(m.group(4)))
+    s["python"] = "no Python interpreter found" not in text
+    return s
+
+
+def parse_pyspy_summary(text):
+    s = {"behind_warnings": text.count("behind in sampling")}
+    m = re.search(r"Samples: (\d+) Errors: (\d+)", text)
+    if m:
+        s.update(samples=int(m.group(1)), errors=int(m.group(2)))
+    return s
+
+
+def read_folded(path):
+    """(stack, count) pairs from folded or py-spy raw output."""
+    pairs = []
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                stack, _, count = line.rstrip("\n").rpartition(" ")
+                if count.isdigit():
+                    pairs.append((stack, int(count)))
+    except OSError:
+        pass
+    return pairs
+
+
+# ---------------------------------------------------------------- one run
+
+
+def pin_prefix(cpu):
+    """taskset execs the command, so the PID stays the command's own."""
+    if os.cpu_count() < 2 or not shutil.which("taskset"):
+        return []
+    return ["taskset", "-c", str(cpu)]
+
+
+class Bench:
+    def __init__(self, args, profilers, pythons, out_dir):
+        self.args = args
+        self.profilers = profilers
+        self.pythons = pythons
+        self.out_dir = out_dir
+        self.runs = 0
+
+    def run_target(self, python, script, target_args, profiler=None, rate=100, mode="python",
+                   extra=(), settle=0.05, pinned=False):
+        """Starts the target, attaches `profiler` (or nothing), lets the target do its
+        work and returns what both said. The target waits for "go" on stdin, so its
+        clock starts only once the profiler is sampling. pinned: target on CPU 1 and
+        profiler on CPU 0, the placement floor.c measures its cross-CPU floor in."""
+        target_cpu, profiler_cpu = ([], []) if not pinned else (pin_prefix(1), pin_prefix(0))
+        self.runs += 1
+        out = os.path.join(self.out_dir, "run.out")
+        if os.path.exists(out):
+            os.unlink(out)
+        target = subprocess.Popen(target_cpu + [python, script] + list(target_args), stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        watched = None
+        result = {}
+        try:
+            if target.stdout.readline().strip() != "ready":
+                raise RuntimeError("target did not start: %s" % " ".join(target_args))
+            if profiler:
+                argv = self.profilers.argv(profiler, target.pid, rate, mode, out, extra)
+                watched = Watched(profiler_cpu + argv, Profilers.MARKERS.get(profiler))
+                watched.wait_attached()
+            time.sleep(settle)
+            target.stdin.write("go\n")
+            target.stdin.flush()
+            for line in target.stdout:
+                words = line.split()
+                for key, value in zip(words[::2], words[1::2]):
+                    result[key] = float(value)
+            target.wait(120)
+        finally:
+            if target.poll() is None:
+                target.kill()
+                target.wait()
+        if watched:
+            text = watched.finish()
+            result["stderr"] = text[-2000:]
+            if profiler == "sampswift":
+                result.update(parse_sampswift_summary(text))
+            elif profiler == "py-spy":
+                result.update(parse_pyspy_summary(text))
+            result["folded"] = read_folded(out)
+        return result
+
+
+# ---------------------------------------------------------------- 7. floor
+
+
+def bench_floor(bench, floor_exe):
+    log("floor: ptrace round trip and remote reads")
+    iterations = 500 if bench.args.quick else 2000
+    text = subprocess.run([floor_exe, str(iterations)], capture_output=True, text=True, check=True).stdout
+    values = {}
+    for line in text.splitlines():
+        key, value = line.split()
+        values[key] = int(value) / 1000.0  # µs
+    return values
+
+
+# ---------------------------------------------------------------- 1. slowdown
+
+
+def slowdown_cases(quick, pythons):
+    """(python, target, rate, mode) cases; every one is run under each profiler.
+    Quick mode keeps the cases the issue's bars name."""
+    cases = []
+    main = main_python(pythons)
+    for rate in (100, 1000, 10000):
+        for mode in ("python", "nonblocking", "native"):
+            if quick and (rate, mode) not in ((100, "python"), (1000, "python"), (1000, "nonblocking"),
+                                               (10000, "nonblocking"), (100, "native")):
+                continue
+            cases.append((main, "1 thread", rate, mode))
+    for shape in ("1 busy + 99 idle", "16 busy", "100 busy"):
+        cases.append((main, shape, 100, "python"))
+        if not quick and shape != "100 busy":
+            cases.append((main, shape, 1000, "python"))
+    for version in pythons:
+        if version == main:
+            continue
+        for rate, mode in ((100, "python"), (1000, "python"), (1000, "nonblocking"), (100, "native")):
+            if quick and mode != "python":
+                continue
+            cases.append((version, "1 thread", rate, mode))
+    return cases
+
+
+def main_python(pythons):
+    return "3.12" if "3.12" in pythons else sorted(pythons)[-1]
+
+
+TARGET_SHAPES = {
+    "1 thread": ["--depth", "20"],
+    "1 busy + 99 idle": ["--depth", "20", "--idle", "99"],
+    "16 busy": ["--depth", "20", "--busy", "16"],
+    "100 busy": ["--depth", "20", "--busy", "100"],
+}
+
+
+def profilers_for(profilers, rate, mode):
+    names = ["sampswift", "py-spy"]
+    if mode == "nonblocking":
+        names.append("austin")
+    if rate >= 10000 and mode != "nonblocking":
+        names = ["sampswift"]  # py-spy cannot hold 10 kHz while stopping: minutes of nothing
+    return profilers.available(names)
+
+
+def bench_slowdown(bench):
+    rounds = 5 if bench.args.quick else 7
+    units = 6000 if bench.args.quick else 12000
+    cases = slowdown_cases(bench.args.quick, bench.pythons)
+    baselines = sorted({(v, shape) for v, shape, _, _ in cases})
+    runs = {}  # key -> list of result dicts
+    log("slowdown: %d cases, %d rounds" % (len(cases), rounds))
+    for r in range(rounds):
+        # Every configuration once per round, in a fresh random order, so slow
+        # stretches of the shared machine fall on all of them alike.
+        jobs = [("none", v, shape, 0, "") for v, shape in baselines]
+        for version, shape, rate, mode in cases:
+            for name in profilers_for(bench.profilers, rate, mode):
+                jobs.append((name, version, shape, rate, mode))
+        random.shuffle(jobs)
+        for name, version, shape, rate, mode in jobs:
+            target_args = TARGET_SHAPES[shape] + ["--units", str(units)]
+            res = bench.run_target(bench.pythons[version], FIXED_WORK, target_args,
+                                   profiler=None if name == "none" else name, rate=rate, mode=mode)
+            res.pop("folded", None)
+            runs.setdefault((name, version, shape, rate, mode), []).append(res)
+        log("  round %d/%d done" % (r + 1, rounds))
+
+    rows = []
+    for version, shape, rate, mode in cases:
+        base = median(x.get("work_seconds") for x in runs[("none", version, shape, 0, "")])
+        for name in profilers_for(bench.profilers, rate, mode):
+            results = runs[(name, version, shape, rate, mode)]
+            work = median(x.get("work_seconds") for x in results)
+            row = {"python": version, "target": shape, "rate": rate, "mode": mode, "profiler": name,
+                   "base_s": base, "work_s": work,
+                   "slowdown_pct": (work / base - 1) * 100 if work and base else None,
+                   "runs": len(results)}
+            if name == "sampswift":
+                held = median(x.get("held_ms") for x in results)
+                row["held_pct"] = held / 10 / work if held is not None and work else None
+                row["late"] = median(x.get("late") for x in results)
+                row["late_max"] = max((x.get("late") or 0) for x in results)
+                row["hold_p50_us"] = median(x.get("hold_p50_us") for x in results)
+                row["python_frames"] = all(x.get("python") for x in results)
+            if name == "py-spy":
+                row["behind_warnings"] = sum(x.get("behind_warnings", 0) for x in results)
+            rows.append(row)
+    return rows
+
+
+# ---------------------------------------------------------------- 2. hold time
+
+
+def bench_hold(bench):
+    rounds = 5
+    seconds = 0.5 if bench.args.quick else 1.0
+    version = main_python(bench.pythons)
+    cases = []
+    for depth in (10, 50, 100):
+        for threads in (1, 16, 100):
+            if depth == 50 and threads != 1:
+                continue  # 50 frames, one thread: the bar; the rest is the grid
+            cases.append((depth, threads, False))
+            if threads > 1 and not bench.args.quick:
+                cases.append((depth, threads, True))  # --idle: every thread stopped and read
+    log("hold: %d cases, %d rounds" % (len(cases), rounds))
+    runs = {}
+    for _ in range(rounds):
+        order = list(cases)
+        random.shuffle(order)
+        for depth, threads, idle in order:
+            target_args = ["--depth", str(depth), "--busy", str(threads), "--seconds", str(seconds)]
+            res = bench.run_target(bench.pythons[version], FIXED_WORK, target_args, profiler="sampswift",
+                                   rate=250, extra=["--idle"] if idle else [], pinned=True)
+            res.pop("folded", None)
+            runs.setdefault((depth, threads, idle), []).append(res)
+    rows = []
+    for depth, threads, idle in cases:
+        results = runs[(depth, threads, idle)]
+        stacks = median(x["stacks"] / x["samples"] for x in results if x.get("samples"))
+        rows.append({"depth": depth, "threads": threads, "idle": idle,
+                     "p50_us": median(x.get("hold_p50_us") for x in results),
+                     "p99_us": median(x.get("hold_p99_us") for x in results),
+                     "avg_us": median(x.get("hold_avg_us") for x in results),
+                     "stacks_per_sample": stacks,
+                     "python_frames": all(x.get("python") for x in results)})
+    return rows
+
+
+# ---------------------------------------------------------------- 3. highest rate
+
+
+def bench_max_rate(bench):
+    """Climbs a ladder of rates on a 100-frame stack until a profiler falls behind."""
+    rounds = 3 if bench.args.quick else 5
+    seconds = 0.6 if bench.args.quick else 1.0
+    ladder = [250, 500, 1000, 2000, 5000, 10000, 20000, 50000]
+    version = main_python(bench.pythons)
+    names = bench.profilers.available(["sampswift", "py-spy"])
+    climbing = set(names)
+    rows = []
+    log("max rate: ladder %s, %d rounds a rung" % (ladder, rounds))
+    for rate in ladder:
+        if not climbing:
+            break
+        runs = {}
+        for _ in range(rounds):
+            order = sorted(climbing)
+            random.shuffle(order)
+            for name in order:
+                res = bench.run_target(bench.pythons[version], FIXED_WORK,
+                                       ["--depth", "100", "--seconds", str(seconds)], profiler=name, rate=rate)
+                # Samples of the busy thread while it worked, from the output
+                # itself: the same measure for both profilers.
+                counted = sum(c for _, c in res.pop("folded", []))
+                res["achieved"] = counted / res["work_seconds"] if res.get("work_seconds") else 0
+                runs.setdefault(name, []).append(res)
+        for name in sorted(climbing):
+            results = runs[name]
+            achieved = median(x["achieved"] for x in results)
+            row = {"profiler": name, "rate": rate, "achieved_hz": achieved,
+                   "achieved_ratio": achieved / rate}
+            if name == "sampswift":
+                late = median(x.get("late", 0) / max(1, x.get("samples", 1)) for x in results)
+                row["late_share"] = late
+                row["behind"] = late > 0.05
+            else:
+                row["behind_warnings"] = sum(x.get("behind_warnings", 0) for x in results)
+                row["behind"] = row["behind_warnings"] > 0
+            row["sustained"] = row["achieved_ratio"] >= 0.95 and not row["behind"]
+            rows.append(row)
+            if not row["sustained"]:
+                climbing.discard(name)
+    return rows
+
+
+# ---------------------------------------------------------------- 4. attach
+
+
+def bench_attach(bench):
+    """Wall time from exec of the profiler to (a) its "attached" line and (b) its exit
+    after one sample (sampswift --duration 0.001; py-spy dump)."""
+    rounds = 5 if bench.args.quick else 7
+    version = main_python(bench.pythons)
+    targets = {"python": [bench.pythons[version], FIXED_WORK, "--depth", "50", "--seconds", "600"]}
+    node = shutil.which("node")
+    if node:
+        # A large native program (~100 MB binary, V8, a dozen threads) kept busy.
+        targets["native (node)"] = [node, "-e", "console.log('ready'); process.stdin.once('data', () => {"
+                                    " let x = 0; for (;;) { x = (x * 31 + 7) % 1000003; } });"]
+    pyspy = bench.profilers.paths.get("py-spy")
+    rows = []
+    log("attach: %d rounds" % rounds)
+    for label, argv in targets.items():
+        target = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            target.stdout.readline()
+            target.stdin.write("go\n")
+            target.stdin.flush()
+            time.sleep(0.3)
+            measures = {}
+            for _ in range(rounds):
+                jobs = [("sampswift", "python"), ("sampswift", "native")]
+                if pyspy and label == "python":
+                    jobs += [("py-spy", "python"), ("py-spy", "native")]
+                random.shuffle(jobs)
+                for name, mode in jobs:
+                    if name == "sampswift":
+                        argv_ = [bench.profilers.paths["sampswift"], "record", "--pid", str(target.pid),
+                                 "--rate", "1000", "--duration", "0.001", "-o", os.devnull]
+                    else:
+                        argv_ = [pyspy, "dump", "--pid", str(target.pid)]
+                    if mode == "native":
+                        argv_.append("--native")
+                    w = Watched(argv_, Profilers.MARKERS.get(name) if name == "sampswift" else None)
+                    text = w.finish()
+                    ended = time.perf_counter()
+                    m = measures.setdefault((name, mode), {"attached": [], "first_sample": [], "ok": 0})
+                    if w.attached_at:
+                        m["attached"].append((w.attached_at - w.started) * 1000)
+                    took_sample = w.proc.returncode == 0 and (
+                        name != "sampswift" or parse_sampswift_summary(text).get("samples", 0) > 0)
+                    if took_sample:
+                        m["first_sample"].append((ended - w.started) * 1000)
+                        m["ok"] += 1
+            for (name, mode), m in sorted(measures.items()):
+                rows.append({"target": label, "profiler": name, "mode": mode,
+                             "attached_ms": median(m["attached"]), "one_sample_ms": median(m["first_sample"]),
+                             "ok": m["ok"], "runs": rounds,
+                             "how": "record --duration 0.001" if name == "sampswift" else "dump"})
+        finally:
+            target.kill()
+            target.wait()
+    return rows
+
+
+# ---------------------------------------------------------------- 5. CPU and memory
+
+
+def proc_cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def proc_status_kb(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def bench_cpu_memory(bench):
+    """Each profiler at 100 Hz on its own target, side by side (to halve the wall time;
+    each one's CPU time is its own). Reads utime+stime and VmHWM before stopping it."""
+    seconds = 10 if bench.args.quick else 60
+    version = main_python(bench.pythons)
+    names = bench.profilers.available(["sampswift", "py-spy"])
+    log("cpu/memory: %d s at 100 Hz, %s side by side" % (seconds, " and ".join(names)))
+    procs = {}
+    try:
+        for name in names:
+            target = subprocess.Popen([bench.pythons[version], FIXED_WORK, "--depth", "60", "--vary",
+                                       "--seconds", str(seconds + 30)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            target.stdout.readline()
+            target.stdin.write("go\n")
+            target.stdin.flush()
+            out = os.path.join(bench.out_dir, "cpu-%s.out" % name)
+            w = Watched(bench.profilers.argv(name, target.pid, 100, "python", out), Profilers.MARKERS.get(name))
+            procs[name] = (target, w, out)
+        for name, (_, w, _) in procs.items():
+            w.wait_attached()
+        start = time.perf_counter()
+        first = {name: (proc_cpu_seconds(w.proc.pid), time.perf_counter()) for name, (_, w, _) in procs.items()}
+        rss = {name: [] for name in procs}
+        while time.perf_counter() - start < seconds:
+            time.sleep(1)
+            for name, (_, w, _) in procs.items():
+                rss[name].append(proc_status_kb(w.proc.pid, "VmRSS"))
+        rows = []
+        for name, (target, w, out) in procs.items():
+            pid = w.proc.pid
+            cpu = proc_cpu_seconds(pid)
+            wall = time.perf_counter() - w.started
+            hwm = proc_status_kb(pid, "VmHWM")
+            w.proc.send_signal(signal.SIGINT)
+            text = w.finish()
+            cpu0, t0 = first[name]
+            samples = None
+            if name == "sampswift":
+                samples = parse_sampswift_summary(text).get("samples")
+            else:
+                samples = parse_pyspy_summary(text).get("samples")
+            steady = (cpu - cpu0) / (time.perf_counter() - t0)
+            series = [x for x in rss[name] if x]
+            rows.append({"profiler": name, "seconds": seconds, "cpu_pct_total": cpu / wall * 100,
+                         "cpu_pct_steady": steady * 100, "samples": samples,
+                         "cpu_us_per_sample": cpu * 1e6 / samples if samples else None,
+                         "vmhwm_kb": hwm, "rss_first_kb": series[0] if series else None,
+                         "rss_last_kb": series[-1] if series else None})
+        return rows
+    finally:
+        for target, w, _ in procs.values():
+            if w.proc.poll() is None:
+                w.proc.kill()
+                w.proc.wait()
+            target.kill()
+            target.wait()
+
+
+# ---------------------------------------------------------------- 6. accuracy
+
+
+def bench_accuracy(bench):
+    rounds = 5
+    seconds = 1.5 if bench.args.quick else 3.0
+    version = main_python(bench.pythons)
+    names = bench.profilers.available(["sampswift", "py-spy"])
+    log("accuracy: %d rounds of %.0f s at 250 Hz" % (rounds, seconds))
+    runs = {n: [] for n in names}
+    for _ in range(rounds):
+        order = list(names)
+        random.shuffle(order)
+        for name in order:
+            res = bench.run_target(bench.pythons[version], SPLIT_WORK, ["--seconds", str(seconds)],
+                                   profiler=name, rate=250)
+            a = sum(c for s, c in res["folded"] if "phase_a" in s)
+            b = sum(c for s, c in res["folded"] if "phase_b" in s)
+            truth = res["split_a"] / (res["split_a"] + res["split_b"])
+            runs[name].append({"a": a, "b": b, "truth": truth})
+    rows = []
+    for name in names:
+        rs = runs[name]
+        a = sum(x["a"] for x in rs)
+        b = sum(x["b"] for x in rs)
+        truth = statistics.mean(x["truth"] for x in rs)
+        share = a / (a + b) if a + b else None
+        per_run = [abs(x["a"] / (x["a"] + x["b"]) - x["truth"]) * 100 for x in rs if x["a"] + x["b"]]
+        rows.append({"profiler": name, "samples": a + b, "measured_share_a": truth * 100,
+                     "sampled_share_a": share * 100 if share is not None else None,
+                     "error_points": abs(share - truth) * 100 if share is not None else None,
+                     "median_run_error_points": median(per_run)})
+    return rows
+
+
+# ---------------------------------------------------------------- report
+
+
+def fmt(value, spec="%.1f", none="n/a"):
+    return none if value is None else spec % value
+
+
+def table(headers, rows):
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row in rows:
+        lines.append("| " + " | ".join(str(c) for c in row) + " |")
+    return "\n".join(lines)
+
+
+def find(rows, **keys):
+    for row in rows or []:
+        if all(row.get(k) == v for k, v in keys.items()):
+            return row
+    return None
+
+
+def verdicts(results):
+    """Each bar from the issue: (bar, measured, verdict)."""
+    slow = results.get("slowdown", [])
+    floor = results.get("floor", {})
+    out = []
+
+    def sd(**keys):
+        row = find(slow, **keys)
+        return row["slowdown_pct"] if row and row.get("slowdown_pct") is not None else None
+
+    def bar(text, value, limit, unit="%", extra=""):
+        if value is None:
+            out.append((text, "n/a", "not measured"))
+        else:
+            out.append((text, ("%.1f" % value) + unit + extra, "meets" if value <= limit else "MISSES"))
+
+    main = "3.12" if find(slow, python="3.12") else None
+    k = {"python": main, "target": "1 thread"} if main else {"target": "1 thread"}
+    bar("100 Hz Python-only slowdown ≤ 1%", sd(profiler="sampswift", rate=100, mode="python", **k), 1)
+    ss1k = sd(profiler="sampswift", rate=1000, mode="python", **k)
+    ps1k = sd(profiler="py-spy", rate=1000, mode="python", **k)
+    bar("1000 Hz stopping slowdown ≤ 6%", ss1k, 6)
+    if ss1k is not None and ps1k:
+        share = ss1k / ps1k if ps1k > 0 else None
+        out.append(("1000 Hz stopping ≤ 1/5 of py-spy's", "%.1f%% vs py-spy %.1f%%" % (ss1k, ps1k),
+                    "meets" if share is not None and share <= 0.2 else "MISSES"))
+    nb = sd(profiler="sampswift", rate=1000, mode="nonblocking", **k)
+    austin = sd(profiler="austin", rate=1000, mode="nonblocking", **k)
+    pynb = sd(profiler="py-spy", rate=1000, mode="nonblocking", **k)
+    if austin is not None:
+        out.append(("1000 Hz --nonblocking ≤ austin's", "%s vs austin %.1f%%" % (fmt(nb), austin),
+                    "meets" if nb is not None and nb <= austin else "MISSES"))
+    else:
+        out.append(("1000 Hz --nonblocking ≤ austin's", "%s%% (austin not installed; py-spy --nonblocking %s%%)"
+                    % (fmt(nb), fmt(pynb)), "no austin"))
+    bar("10 kHz --nonblocking slowdown ≤ 5%", sd(profiler="sampswift", rate=10000, mode="nonblocking", **k), 5)
+    bar("100 Hz --native slowdown ≤ 3%", sd(profiler="sampswift", rate=100, mode="native", **k), 3)
+    bar("1 busy + 99 idle at 100 Hz ≤ 2%", sd(profiler="sampswift", rate=100, mode="python",
+                                               target="1 busy + 99 idle", python=main), 2)
+    row = find(slow, profiler="sampswift", rate=100, mode="python", target="100 busy", python=main)
+    if row:
+        behind = row.get("late_max") or 0
+        ok = row["slowdown_pct"] is not None and row["slowdown_pct"] <= 10 and behind == 0
+        out.append(("100 busy threads at 100 Hz: never behind, ≤ 10%",
+                    "%s%%, fell behind up to %d times a run" % (fmt(row["slowdown_pct"]), behind),
+                    "meets" if ok else "MISSES"))
+    hold = find(results.get("hold"), depth=50, threads=1, idle=False)
+    rt = floor.get("roundtrip_busy_p50")
+    if hold and rt is not None and hold.get("p50_us") is not None:
+        out.append(("hold, 1 thread, 50-frame stack ≤ floor + 15 µs",
+                    "p50 %d µs vs cross-CPU floor %.1f + 15 = %.1f µs" % (hold["p50_us"], rt, rt + 15),
+                    "meets" if hold["p50_us"] <= rt + 15 else "MISSES"))
+    att = find(results.get("attach"), target="python", profiler="sampswift", mode="python")
+    bar("attach to first sample ≤ 30 ms (Python)", att and att.get("one_sample_ms"), 30, " ms")
+    cpu = find(results.get("cpu_memory"), profiler="sampswift")
+    if cpu:
+        bar("profiler CPU ≤ 1% of a core at 100 Hz", cpu["cpu_pct_steady"], 1)
+        grew = (cpu["rss_last_kb"] or 0) - (cpu["rss_first_kb"] or 0)
+        out.append(("memory flat", "RSS %s → %s KiB (VmHWM %s KiB)" % (cpu["rss_first_kb"], cpu["rss_last_kb"],
+                                                                   cpu["vmhwm_kb"]),
+                    "meets" if grew <= 1024 else "MISSES"))
+    acc = find(results.get("accuracy"), profiler="sampswift")
+    bar("accuracy within 2 points", acc and acc.get("error_points"), 2, " points")
+    return out
+
+
+def write_report(results, path):
+    m = results["machine"]
+    lines = ["# sampswift performance", "",
+             "Written by `Tests/Benchmarks/bench.py` (`make bench`; `make bench-quick` for the short run); "
+             "do not edit by hand: notes that survive a rerun live in `Tests/Benchmarks/notes.md`.", "",
+             "Run: %s mode, %s, sampswift at `%s`; py-spy %s; austin %s." % (
+                 "quick" if results["quick"] else "full", results["date"], results["commit"],
+                 results.get("pyspy_version") or "not installed", results.get("austin") or "not on PATH"),
+             "", "Machine: %d cores, %s, kernel %s, load average %.2f at the start; shared with other work, "
+             "so figures are medians of interleaved runs and slowdowns are ratios; the benchmark ran at nice %d "
+             "(its session's autogroup too) to stand ahead of that work." % (
+                 m["nproc"], m["cpu"], m["kernel"], m["load_at_start"], results.get("nice", 0)), ""]
+
+    lines += ["## Bars from the issue", "", table(["bar", "measured", "verdict"], verdicts(results)), ""]
+
+    floor = results.get("floor")
+    if floor:
+        lines += ["## The floor (Tests/Benchmarks/floor.c)", "",
+                  "One PTRACE_INTERRUPT + waitpid + PTRACE_CONT round trip on a child thread, 1 ms apart, "
+                  "and single remote reads: the least a stopping sampler can cost per thread. Placement "
+                  "matters (in a VM, waking an idle vCPU is slow), so the busy child runs on another CPU than "
+                  "the tracer (the usual case, and the floor the bars use), on the same CPU, and on another "
+                  "CPU with the tracer polling waitpid(WNOHANG) rather than sleeping in it.", "",
+                  table(["measure", "p50 µs", "p99 µs"], [
+                      ["round trip, busy thread on another CPU", fmt(floor.get("roundtrip_busy_p50")), fmt(floor.get("roundtrip_busy_p99"))],
+                      ["round trip, busy thread on the tracer's CPU", fmt(floor.get("roundtrip_busy_same_cpu_p50")), fmt(floor.get("roundtrip_busy_same_cpu_p99"))],
+                      ["round trip, busy thread on another CPU, tracer polls waitpid", fmt(floor.get("roundtrip_busy_polled_p50")), fmt(floor.get("roundtrip_busy_polled_p99"))],
+                      ["round trip, sleeping thread on another CPU", fmt(floor.get("roundtrip_sleeping_p50")), fmt(floor.get("roundtrip_sleeping_p99"))],
+                      ["process_vm_readv 64 B", fmt(floor.get("readv64_p50"), "%.2f"), fmt(floor.get("readv64_p99"), "%.2f")],
+                      ["process_vm_readv 4 KiB", fmt(floor.get("readv4k_p50"), "%.2f"), fmt(floor.get("readv4k_p99"), "%.2f")],
+                      ["pread /proc/PID/task/TID/stat", fmt(floor.get("procstat_p50"), "%.2f"), fmt(floor.get("procstat_p99"), "%.2f")],
+                  ]), ""]
+
+    slow = results.get("slowdown")
+    if slow:
+        rows = []
+        for r in slow:
+            rows.append([r["python"], r["target"], r["rate"], r["mode"], r["profiler"],
+                         fmt(r["base_s"], "%.3f"), fmt(r["work_s"], "%.3f"), fmt(r["slowdown_pct"], "%+.1f%%"),
+                         fmt(r.get("held_pct"), "%.1f%%", ""),
+                         "" if r["profiler"] != "sampswift" else ("never" if not r.get("late_max") else "up to %d" % r["late_max"])])
+        lines += ["## 1. Target slowdown", "",
+                  "A fixed amount of pure-Python work (Tests/Benchmarks/targets/fixed_work.py, 20 frames deep) "
+                  "timed by the target itself; the profiler attaches by PID before the clock starts. "
+                  "Slowdown = median profiled / median unprofiled − 1, %d runs each. "
+                  "\"held\" is sampswift's own total stop time as a share of the work's wall time (a floor under its "
+                  "slowdown that the machine's noise does not touch); \"behind\" is what its summary said." % slow[0]["runs"],
+                  "", table(["Python", "target", "Hz", "mode", "profiler", "unprofiled s", "profiled s",
+                             "slowdown", "held", "behind"], rows), ""]
+
+    hold = results.get("hold")
+    if hold:
+        rows = [[r["depth"], r["threads"], "yes" if r["idle"] else "no", fmt(r["stacks_per_sample"]),
+                 fmt(r["p50_us"], "%d"), fmt(r["p99_us"], "%d"), fmt(r["avg_us"])] for r in hold]
+        lines += ["## 2. Per-sample stop time (sampswift's summary)", "",
+                  "Busy Python threads (they share the GIL, so most wait on it and are not \"running\"), "
+                  "sampled at 250 Hz with the target pinned to CPU 1 and sampswift to CPU 0 (the floor's "
+                  "cross-CPU placement); medians over 5 runs of each run's p50 and p99. With `--idle` every "
+                  "thread is stopped and read each sample.", "",
+                  table(["stack depth", "threads", "--idle", "stacks/sample", "p50 µs", "p99 µs", "avg µs"], rows), ""]
+
+    mr = results.get("max_rate")
+    if mr:
+        rows = [[r["profiler"], r["rate"], fmt(r["achieved_hz"], "%.0f"), fmt(r["achieved_ratio"] * 100, "%.0f%%"),
+                 fmt(r.get("late_share", None) and r["late_share"] * 100, "%.1f%%", "") if r["profiler"] == "sampswift"
+                 else "%d warnings" % r.get("behind_warnings", 0),
+                 "yes" if r["sustained"] else "no"] for r in mr]
+        best = {}
+        for r in mr:
+            if r["sustained"]:
+                best[r["profiler"]] = max(best.get(r["profiler"], 0), r["rate"])
+        lines += ["## 3. Highest sustained rate, 100-frame Python stack", "",
+                  "One busy thread; a rate is sustained when the samples in the output reach 95% of "
+                  "rate × work time and the profiler did not report falling behind (sampswift: late in "
+                  "at most 5% of samples, since one stall of the shared machine makes several samples late; "
+                  "py-spy: no \"behind in sampling\" warning, which it prints only past 1 s behind). The ladder stops at "
+                  "the first rung a profiler misses.", "",
+                  table(["profiler", "asked Hz", "got Hz", "got/asked", "behind", "sustained"], rows), "",
+                  "Highest sustained: " + ", ".join("%s %d Hz" % kv for kv in sorted(best.items())) if best
+                  else "Highest sustained: none of the ladder.", ""]
+
+    att = results.get("attach")
+    if att:
+        rows = [[r["target"], r["profiler"], r["mode"], r["how"], fmt(r["attached_ms"]), fmt(r["one_sample_ms"]),
+                 "%d/%d" % (r["ok"], r["runs"])] for r in att]
+        lines += ["## 4. Attach to first sample", "",
+                  "Wall time from exec of the profiler: to its \"attached\" line, and to its exit after one "
+                  "sample (sampswift `record --duration 0.001`; py-spy `dump`, its one-sample command). "
+                  "The second includes process start, detach and exit, so it bounds attach-to-first-sample "
+                  "from above.", "",
+                  table(["target", "profiler", "mode", "how", "to attached ms", "to exit after 1 sample ms", "ok"], rows), ""]
+
+    cm = results.get("cpu_memory")
+    if cm:
+        rows = [[r["profiler"], r["seconds"], fmt(r["cpu_pct_steady"], "%.2f%%"), fmt(r["cpu_pct_total"], "%.2f%%"),
+                 r["samples"], fmt(r["cpu_us_per_sample"], "%.0f"), r["vmhwm_kb"],
+                 "%s → %s" % (r["rss_first_kb"], r["rss_last_kb"])] for r in cm]
+        lines += ["## 5. Profiler CPU and memory at 100 Hz", "",
+                  "A Python target with many distinct stacks (random depth up to 60). CPU = utime+stime from "
+                  "/proc/PID/stat over wall time (steady: from attach on; total: from exec, so it includes "
+                  "startup); memory = VmHWM and VmRSS from /proc/PID/status, first and last second.", "",
+                  table(["profiler", "s", "CPU steady", "CPU total", "samples", "CPU µs/sample", "VmHWM KiB",
+                         "VmRSS KiB"], rows), ""]
+
+    acc = results.get("accuracy")
+    if acc:
+        rows = [[r["profiler"], r["samples"], fmt(r["measured_share_a"]), fmt(r["sampled_share_a"]),
+                 fmt(r["error_points"]), fmt(r["median_run_error_points"])] for r in acc]
+        lines += ["## 6. Accuracy", "",
+                  "Tests/Benchmarks/targets/split_work.py alternates phase_a and phase_b in chunks of random "
+                  "length and measures the wall time of each; the profiler's share of samples in phase_a "
+                  "(pooled over 5 runs at 250 Hz) against it.", "",
+                  table(["profiler", "samples", "measured % in a", "sampled % in a", "error (points)",
+                         "median run error"], rows), ""]
+
+    notes = os.path.join(HERE, "notes.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            lines += [f.read().rstrip(), ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+# ---------------------------------------------------------------- main
+
+SECTIONS = ["floor", "slowdown", "hold", "max_rate", "attach", "cpu_memory", "accuracy"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/sampswift"))
+    parser.add_argument("--quick", action="store_true", help="fewer cases and shorter runs (~2-3 min)")
+    parser.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS))
+    parser.add_argument("--out", default=os.path.join(ROOT, "bench-out"))
+    parser.add_argument("--report", default=os.path.join(ROOT, "Docs", "PERFORMANCE.md"))
+    parser.add_argument("--no-pyspy", action="store_true", help="measure sampswift alone")
+    parser.add_argument("--no-priority", action="store_true", help="do not raise the benchmark's priority")
+    args = parser.parse_args()
+    # SIGTERM ends the run like Ctrl-C, so the finally below restores the priority.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    undo = None if args.no_priority else raise_priority()
+    try:
+        run(args, priority=os.getpriority(os.PRIO_PROCESS, 0))
+    finally:
+        restore_priority(undo)
+
+
+def run(args, priority):
+
+    binary = os.path.abspath(args.binary)
+    if not os.access(binary, os.X_OK):
+        sys.exit("no sampswift binary at %s (make release, or --binary PATH)" % binary)
+    os.makedirs(args.out, exist_ok=True)
+    began = time.time()
+    pyspy = None if args.no_pyspy else install_pyspy(os.path.join(ROOT, ".venv-bench"))
+    austin = find_austin()
+    pythons = find_pythons()
+    results = {"machine": machine_info(), "commit": git_commit(), "quick": args.quick,
+               "date": time.strftime("%Y-%m-%d %H:%M %Z"), "binary": binary, "pythons": pythons,
+               "austin": austin, "nice": priority,
+               "pyspy_version": pyspy and subprocess.run([pyspy, "--version"], capture_output=True,
+                                                         text=True).stdout.strip()}
+    bench = Bench(args, Profilers(binary, pyspy, austin), pythons, args.out)
+    sections = args.only.split(",") if args.only else SECTIONS
+    floor_exe = build_floor(args.out) if "floor" in sections else None
+    for name in sections:
+        t0 = time.time()
+        if name == "floor":
+            results["floor"] = bench_floor(bench, floor_exe)
+        else:
+            results[name] = globals()["bench_" + name](bench)
+        log("%s: %.0f s" % (name, time.time() - t0))
+    results["seconds"] = time.time() - began
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+    if args.only:
+        log("partial run (--only): results.json written, %s left alone" % args.report)
+    else:
+        write_report(results, args.report)
+        log("wrote %s" % args.report)
+    for bar, value, verdict in verdicts(results):
+        log("%-52s %-40s %s" % (bar, value, verdict))
+    log("%d target runs in %.0f s" % (bench.runs, results["seconds"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+// The floor on this machine: what one ptrace stop and one remote read cost at
+// the least, so every profiler figure can be read against the limit.
+//
+// Starts a child (one busy thread, then separately one sleeping thread),
+// PTRACE_SEIZEs it, and times PTRACE_INTERRUPT + waitpid + PTRACE_CONT round
+// trips, spaced about a millisecond apart as a 1 kHz sampler would space them.
+// Also times a 64-byte and a 4 KiB process_vm_readv from the running child and
+// a pread of /proc/PID/task/TID/stat (what a profiler reads to tell idle threads).
+//
+// Where the two run matters, most of all in a VM (waking an idle vCPU is slow),
+// so the busy child is measured on another CPU than the tracer (the usual case:
+// the target keeps its core, the profiler runs on another), on the same CPU, and
+// on another CPU with the tracer polling waitpid(WNOHANG) instead of sleeping in it.
+//
+// Prints "name value" lines (nanoseconds) for bench.py. Usage: floor [iterations]
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char buffer[4096] = "sampswift floor: remote bytes";
+
+static long long now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int compare(const void *a, const void *b) {
+  long long x = *(const long long *)a, y = *(const long long *)b;
+  return (x > y) - (x < y);
+}
+
+static void report(const char *name, long long *samples, int n) {
+  qsort(samples, n, sizeof *samples, compare);
+  printf("%s_p50 %lld\n%s_p99 %lld\n", name, samples[n / 2], name, samples[(n * 99) / 100]);
+}
+
+static void die(const char *what) {
+  perror(what);
+  exit(1);
+}
+
+static void pin(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (cpu < 0) {
+    for (int i = 0; i < CPU_SETSIZE; i++) CPU_SET(i, &set);
+  } else {
+    CPU_SET(cpu, &set);
+  }
+  sched_setaffinity(0, sizeof set, &set);  // best effort: a failed pin only blurs the figure
+}
+
+// A child that spins (busy) or sleeps in pause() until killed, on CPU `cpu` (-1: any).
+static pid_t start_child(int busy, int cpu) {
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    pin(cpu);
+    volatile unsigned long spin = 0;
+    if (busy)
+      for (;;) spin++;
+    for (;;) pause();
+  }
+  return pid;
+}
+
+static void sleep_ns(long ns) {
+  struct timespec ts = {0, ns};
+  nanosleep(&ts, NULL);
+}
+
+// poll: wait for the stop with waitpid(WNOHANG) in a loop rather than blocking.
+static void round_trips(const char *name, int busy, int tracer_cpu, int child_cpu, int poll,
+                        int iterations) {
+  pin(tracer_cpu);
+  pid_t child = start_child(busy, child_cpu);
+  usleep(20000);  // let it reach its loop (or its pause)
+  if (ptrace(PTRACE_SEIZE, child, 0, 0) != 0) die("PTRACE_SEIZE");
+  long long *samples = calloc(iterations, sizeof *samples);
+  for (int i = -50; i < iterations; i++) {  // the first 50 warm up
+    int status;
+    long long t0 = now_ns();
+    if (ptrace(PTRACE_INTERRUPT, child, 0, 0) != 0) die("PTRACE_INTERRUPT");
+    if (poll) {
+      pid_t got;
+      while ((got = waitpid(child, &status, __WALL | WNOHANG)) == 0) {
+      }
+      if (got != child) die("waitpid");
+    } else if (waitpid(child, &status, __WALL) != child) {
+      die("waitpid");
+    }
+    if (ptrace(PTRACE_CONT, child, 0, 0) != 0) die("PTRACE_CONT");
+    long long t1 = now_ns();
+    if (i >= 0) samples[i] = t1 - t0;
+    sleep_ns(1000000);
+  }
+  report(name, samples, iterations);
+
+  static int reads_done = 0;
+  if (busy && !reads_done) {
+    // Remote reads and /proc reads from the running child, once.
+    reads_done = 1;
+    int reads = iterations * 5;
+    long long *times = realloc(samples, reads * sizeof *samples);
+    char local[4096];
+    size_t sizes[2] = {64, 4096};
+    const char *names[2] = {"readv64", "readv4k"};
+    for (int s = 0; s < 2; s++) {
+      struct iovec here = {local, sizes[s]}, there = {buffer, sizes[s]};
+      for (int i = 0; i < reads; i++) {
+        long long t0 = now_ns();
+        if (process_vm_readv(child, &here, 1, &there, 1, 0) != (ssize_t)sizes[s]) die("process_vm_readv");
+        times[i] = now_ns() - t0;
+      }
+      report(names[s], times, reads);
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", child, child);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) die("open stat");
+    for (int i = 0; i < reads; i++) {
+      long long t0 = now_ns();
+      if (pread(fd, local, sizeof local, 0) <= 0) die("pread stat");
+      times[i] = now_ns() - t0;
+    }
+    report("procstat", times, reads);
+    close(fd);
+    samples = times;
+  }
+  free(samples);
+  kill(child, SIGKILL);
+  waitpid(child, NULL, __WALL);
+  pin(-1);
+}
+
+int main(int argc, char **argv) {
+  int iterations = argc > 1 ? atoi(argv[1]) : 2000;
+  if (iterations < 10) iterations = 10;
+  int other = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
+  round_trips("roundtrip_busy", 1, 0, other, 0, iterations);
+  round_trips("roundtrip_busy_same_cpu", 1, 0, 0, 0, iterations);
+  round_trips("roundtrip_busy_polled", 1, 0, other, 1, iterations);
+  round_trips("roundtrip_sleeping", 0, 0, other, 0, iterations);
+  return 0;
+}

@@ -1,0 +1,119 @@
+"""Benchmark target: a fixed amount of pure-Python work that times itself.
+
+Protocol (so the profiler is attached before the clock starts):
+  1. prints "ready <pid>" and waits for a line on stdin (or EOF);
+  2. does the work, timing it with perf_counter;
+  3. prints "work_seconds <wall>" and exits.
+
+The work runs at a chosen stack depth, in one thread or split across several
+busy threads, optionally beside idle pool threads. With --seconds it works for
+that long instead of a fixed number of units (for tests that need a steady
+target rather than a fixed amount of work). Runs on Python 3.6+ (no newer syntax).
+"""
+
+import argparse
+import random
+import sys
+import threading
+import time
+
+
+def unit():
+    # One unit of work: pure bytecode, holds the GIL, no allocation to speak of.
+    total = 0
+    for i in range(1000):
+        total += i * i % 7
+    return total
+
+
+def work_loop(units, deadline):
+    if deadline is None:
+        for _ in range(units):
+            unit()
+    else:
+        while time.perf_counter() < deadline:
+            for _ in range(20):
+                unit()
+
+
+def dive(depth, units, deadline):
+    # Recursion to put the work `depth` Python frames deep.
+    if depth > 0:
+        return dive(depth - 1, units, deadline)
+    return work_loop(units, deadline)
+
+
+def varied(max_depth, deadline):
+    # Many distinct stacks (random depth and line) for the memory test.
+    while time.perf_counter() < deadline:
+        d = random.randint(1, max_depth)
+        if random.random() < 0.5:
+            branch_a(d, deadline)
+        else:
+            branch_b(d, deadline)
+
+
+def branch_a(depth, deadline):
+    if depth > 0:
+        return branch_b(depth - 1, deadline) if depth % 3 else branch_a(depth - 1, deadline)
+    for _ in range(5):
+        unit()
+
+
+def branch_b(depth, deadline):
+    if depth > 0:
+        return branch_a(depth - 1, deadline) if depth % 2 else branch_b(depth - 1, deadline)
+    for _ in range(5):
+        unit()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--units", type=int, default=2000, help="work units in total")
+    parser.add_argument("--seconds", type=float, help="work for this long instead of --units")
+    parser.add_argument("--busy", type=int, default=1, help="busy threads (1: the main thread)")
+    parser.add_argument("--idle", type=int, default=0, help="idle pool threads beside them")
+    parser.add_argument("--depth", type=int, default=10, help="Python frames above the work")
+    parser.add_argument("--vary", action="store_true", help="many distinct stacks (with --seconds)")
+    args = parser.parse_args()
+    sys.setrecursionlimit(max(1000, args.depth * 3 + 100))
+
+    stop_idle = threading.Event()
+    idlers = [threading.Thread(target=stop_idle.wait, daemon=True) for _ in range(args.idle)]
+    for t in idlers:
+        t.start()
+
+    workers = []
+    if args.busy > 1:
+        # Workers are started, then released together once the clock runs, so
+        # thread creation is not timed and they all start on an equal footing.
+        release = threading.Event()
+        share = args.units // args.busy
+
+        def worker():
+            release.wait()
+            dive(args.depth, share, deadline)
+
+        workers = [threading.Thread(target=worker) for _ in range(args.busy)]
+        for t in workers:
+            t.start()
+
+    print("ready", flush=True)
+    sys.stdin.readline()
+    start = time.perf_counter()
+    deadline = start + args.seconds if args.seconds is not None else None
+    if args.vary:
+        varied(args.depth, deadline if deadline is not None else start + 10)
+    elif args.busy <= 1:
+        dive(args.depth, args.units, deadline)
+    else:
+        release.set()
+        for t in workers:
+            t.join()
+    elapsed = time.perf_counter() - start
+    stop_idle.set()
+    print("work_seconds %.6f" % elapsed, flush=True)
+
+
+if __name__ == "__main__":
+    main()
