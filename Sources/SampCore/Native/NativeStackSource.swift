@@ -1,12 +1,11 @@
 import SampSystem
 
-/// Native stacks for any process: libunwind-ptrace while the thread is stopped,
-/// libdw names after it runs again.
+/// Native stacks for any process: registers and stack copied while the thread
+/// is stopped, unwound and named with libdw after it runs again.
 public final class NativeStackSource: StackSource {
   private let pid: ProcessID
   private let includeIdle: Bool
-  private let unwinder: NativeUnwinder
-  private var symbolizer: Symbolizer?
+  private let stacks: NativeStacks
   private var statReaders: [ThreadID: ThreadStatReader] = [:]
   private var names: [ThreadID: String] = [:]
   private var activity: [ThreadID: ThreadActivity] = [:]
@@ -14,8 +13,7 @@ public final class NativeStackSource: StackSource {
   public init(pid: ProcessID, includeIdle: Bool) {
     self.pid = pid
     self.includeIdle = includeIdle
-    unwinder = NativeUnwinder(pid: pid)
-    symbolizer = try? Symbolizer(pid: pid)
+    stacks = NativeStacks(pid: pid)
   }
 
   public var summary: String { "native" }
@@ -50,7 +48,7 @@ public final class NativeStackSource: StackSource {
     captured.reserveCapacity(stopped.count)
     for tid in stopped {
       do {
-        try unwinder.capture(tid, slot: captured.count)
+        try stacks.capture(tid, slot: captured.count)
         captured.append((tid, captured.count))
       } catch {
         errors.count("native capture failed")
@@ -58,35 +56,18 @@ public final class NativeStackSource: StackSource {
     }
     let activity = self.activity
     return PendingStacks { [self] errors in
-      var stacks: [ThreadStack] = []
+      var out: [ThreadStack] = []
       for (tid, slot) in captured {
-        guard let ips = try? unwinder.unwind(slot: slot), !ips.isEmpty else {
+        guard let frames = try? stacks.frames(slot: slot) else {
           errors.count("native unwind failed")
           continue
         }
-        stacks.append(ThreadStack(
+        out.append(ThreadStack(
           tid: tid.rawValue, name: threadName(tid),
-          activity: activity[tid] ?? ThreadActivity(running: true),
-          frames: symbolize(ips)))
+          activity: activity[tid] ?? ThreadActivity(running: true), frames: frames))
       }
-      return stacks
+      return out
     }
-  }
-
-  /// Root-first frames for innermost-first instruction pointers.
-  public func symbolize(_ ips: [UInt64]) -> [Frame] {
-    var frames: [Frame] = []
-    frames.reserveCapacity(ips.count + 4)
-    for (index, ip) in ips.enumerated().reversed() {
-      // Every frame but the innermost holds a return address.
-      let named = symbolizer?.frames(at: ip, isReturnAddress: index > 0)
-        ?? [SymbolizedFrame(symbol: nil, file: nil, line: nil, module: "", address: ip, inlined: false)]
-      // `named` is innermost first; root-first order wants the outer function first.
-      for f in named.reversed() {
-        frames.append(Frame(kind: .native, name: f.symbol, file: f.file, line: f.line, module: f.module, address: f.address))
-      }
-    }
-    return frames
   }
 
   private func threadName(_ tid: ThreadID) -> String? {
@@ -97,8 +78,7 @@ public final class NativeStackSource: StackSource {
   }
 
   public func targetChanged(_ session: TraceSession) {
-    unwinder.flushCaches()
-    symbolizer = try? Symbolizer(pid: pid)
+    stacks.reset()
     statReaders.removeAll()
     names.removeAll()
   }

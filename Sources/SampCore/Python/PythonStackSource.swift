@@ -19,6 +19,9 @@ public final class PythonStackSource: StackSource {
   private var nonPython: Set<ThreadID> = []
   /// Set when the target exec'd into something that is no longer this interpreter.
   private var interpreterLost = false
+  /// --native: native stacks captured alongside, merged with the Python frames.
+  private let native: NativeStacks?
+  private var merge: NativeMerge
 
   public init(pid: ProcessID, interpreter: PythonInterpreterInfo, memory: RemoteMemory, config: SamplerConfig) {
     self.pid = pid
@@ -27,9 +30,16 @@ public final class PythonStackSource: StackSource {
     self.config = config
     walker = PythonWalker(layout: interpreter.layout, addresses: PythonAddresses(interpreter))
     codes = CodeObjectCache(layout: interpreter.layout, codeType: interpreter.codeType)
+    native = config.native ? NativeStacks(pid: pid) : nil
+    merge = Self.merger(for: interpreter)
   }
 
-  public var summary: String { "Python \(interpreter.version)" }
+  static func merger(for interpreter: PythonInterpreterInfo) -> NativeMerge {
+    let module = interpreter.binaryPath.split(separator: "/").last.map(String.init) ?? interpreter.binaryPath
+    return NativeMerge(interpreterModules: [module], pythonMajor: interpreter.version.major)
+  }
+
+  public var summary: String { "Python \(interpreter.version)" + (native != nil ? " with native frames" : "") }
 
   /// Only running threads can change their Python stack: an idle one is blocked
   /// in the kernel, so it is read without being stopped. Threads that had no
@@ -41,7 +51,9 @@ public final class PythonStackSource: StackSource {
     statReaders = statReaders.filter { running[$0.key] != nil }
     names = names.filter { running[$0.key] != nil }
     if config.nonblocking { return [] }
-    let chosen = traced.filter { running[$0] == true && !nonPython.contains($0) }
+    // Native frames need registers, so --native --idle holds idle threads too.
+    let holdIdle = native != nil && config.includeIdle
+    let chosen = traced.filter { (running[$0] == true || holdIdle) && !nonPython.contains($0) }
     // The sampler only captures when something is stopped; with --idle every
     // sample must be taken even when all threads sleep, so hold one.
     if chosen.isEmpty, config.includeIdle, let first = traced.first { return [first] }
@@ -61,16 +73,17 @@ public final class PythonStackSource: StackSource {
       errors.count("python interpreter gone after exec")
       return .empty
     }
-    let held = PageCache(memory)
+    let pages = PageCache(memory)
     let states: [ThreadState]
     do {
-      states = try walker.threadStates(held)
+      states = try walker.threadStates(pages)
     } catch {
       errors.count(Self.kind(error))
       return .empty
     }
     nonPython = Set(running.keys).subtracting(states.compactMap { $0.nativeTID.map { ThreadID($0) } })
     var kept: [Pending] = []
+    let held = Set(stopped)
     for state in states {
       guard let raw = state.nativeTID else {
         errors.count("python thread without TID")
@@ -84,7 +97,16 @@ public final class PythonStackSource: StackSource {
       if config.onlyGIL && !state.holdsGIL { continue }
       var pending = Pending(tid: tid, running: isRunning, holdsGIL: state.holdsGIL, frames: [], error: state.error)
       if pending.error == nil {
-        do { pending.frames = try walker.walkFrames(held, from: state.topFrame) } catch { pending.error = error }
+        do { pending.frames = try walker.walkFrames(pages, from: state.topFrame) } catch { pending.error = error }
+      }
+      if let native, held.contains(tid) {
+        let slot = kept.count
+        do {
+          try native.capture(tid, slot: slot)
+          pending.nativeSlot = slot
+        } catch {
+          errors.count("native capture failed")
+        }
       }
       kept.append(pending)
     }
@@ -98,6 +120,8 @@ public final class PythonStackSource: StackSource {
     var holdsGIL: Bool
     var frames: [CapturedFrame]
     var error: PythonReadError?
+    /// --native: where this thread's registers and stack were copied.
+    var nativeSlot: Int?
   }
 
   /// After resume: code objects looked up in one batch, frames labelled.
@@ -112,15 +136,44 @@ public final class PythonStackSource: StackSource {
         continue
       }
       do {
-        let frames = try codes.frames(for: thread.frames, infos: infos)
-        guard !frames.isEmpty else { continue }  // no Python code running in this thread
-        out.append(ThreadStack(
-          tid: thread.tid.rawValue, name: threadName(thread.tid),
-          activity: ThreadActivity(running: thread.running, holdsGIL: thread.holdsGIL), frames: frames))
+        var activity = ThreadActivity(running: thread.running, holdsGIL: thread.holdsGIL)
+        var frames: [Frame]
+        if let native, let slot = thread.nativeSlot {
+          let groups = try evalCallGroups(thread.frames, infos: infos)
+          guard let nativeFrames = try? native.frames(slot: slot) else {
+            errors.count("native unwind failed")
+            continue
+          }
+          let merged = merge.merge(native: nativeFrames, python: groups)
+          if case .mismatch = merged.outcome { errors.count("native/Python merge mismatch") }
+          frames = merged.frames
+          activity.waitingForGIL = merge.isWaitingForGIL(nativeFrames)
+        } else {
+          frames = try codes.frames(for: thread.frames, infos: infos)
+          guard !frames.isEmpty else { continue }  // no Python code running in this thread
+        }
+        out.append(ThreadStack(tid: thread.tid.rawValue, name: threadName(thread.tid), activity: activity, frames: frames))
       } catch {
         errors.count(Self.kind(error))
       }
     }
+    return out
+  }
+
+  /// The Python frames split by the C-level eval call running them, root first:
+  /// a group starts at each entry frame (every frame up to 3.10).
+  private func evalCallGroups(_ captured: [CapturedFrame], infos: [RemoteAddress: Result<CodeInfo, PythonReadError>])
+    throws(PythonReadError) -> [[Frame]]
+  {
+    var groups: [[CapturedFrame]] = []
+    for frame in captured.reversed() {
+      if frame.isEntry || groups.isEmpty { groups.append([]) }
+      groups[groups.count - 1].append(frame)
+    }
+    var out: [[Frame]] = []
+    out.reserveCapacity(groups.count)
+    // codes.frames takes innermost-first chains, as captured.
+    for group in groups { out.append(try codes.frames(for: group.reversed(), infos: infos)) }
     return out
   }
 
@@ -142,6 +195,8 @@ public final class PythonStackSource: StackSource {
     }
     interpreter = found
     interpreterLost = false
+    native?.reset()
+    merge = Self.merger(for: found)
     walker = PythonWalker(layout: interpreter.layout, addresses: PythonAddresses(interpreter))
     codes = CodeObjectCache(layout: interpreter.layout, codeType: interpreter.codeType)
   }

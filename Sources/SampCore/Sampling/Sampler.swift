@@ -19,6 +19,9 @@ public final class Sampler {
   }
 
   private var random = SystemRandomNumberGenerator()
+  /// Labels already built: the same frames recur sample after sample, and
+  /// building a label (path shortening, sanitizing) costs more than a lookup.
+  private var labels: [Frame: String] = [:]
 
   public init(config: SamplerConfig, session: TraceSession, source: StackSource) {
     self.config = config
@@ -133,15 +136,23 @@ public final class Sampler {
     stats.samples += 1
     for (kind, n) in errors.counts { stats.errors.count(kind, n) }
     for stack in stacks {
-      var labels: [String] = []
-      labels.reserveCapacity(stack.frames.count + 1)
+      var line: [String] = []
+      line.reserveCapacity(stack.frames.count + 1)
       if config.threadRoots {
-        labels.append(FrameLabeler.sanitize("thread \(stack.name ?? "?") (\(stack.tid))"))
+        line.append(FrameLabeler.sanitize("thread \(stack.name ?? "?") (\(stack.tid))"))
       }
-      for frame in stack.frames { labels.append(config.labels.label(frame)) }
-      writer.add(labels, count: 1)
+      for frame in stack.frames { line.append(label(frame)) }
+      writer.add(line, count: 1)
       stats.stacks += 1
     }
+  }
+
+  private func label(_ frame: Frame) -> String {
+    if let known = labels[frame] { return known }
+    if labels.count >= 200_000 { labels.removeAll(keepingCapacity: true) }  // bound memory
+    let made = config.labels.label(frame)
+    labels[frame] = made
+    return made
   }
 
   private func flush(_ writer: ProfileWriter) -> Bool {

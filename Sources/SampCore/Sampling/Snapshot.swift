@@ -24,7 +24,7 @@ public enum Snapshot {
     config.native = native
     config.includeIdle = true
     let log = Log.shared
-    let source = StackSources.make(pid: pid, config: config, session: session, log: log)
+    let source = try StackSources.choose(pid: pid, config: config, log: log)
     var errors = SampleErrors()
     let wanted = source.threadsToStop(session)
     let pending = session.withStopped(wanted) { stopped in

@@ -1,0 +1,50 @@
+import SampSystem
+
+/// Native stacks of one process in two phases, shared by the native and the
+/// Python (--native) sources: `capture` copies registers and the stack top while
+/// a thread is held; `frames` unwinds the copy and names it after resume.
+public final class NativeStacks {
+  private let pid: ProcessID
+  private var unwinder: NativeUnwinder
+  private var symbolizer: Symbolizer?
+
+  public init(pid: ProcessID) {
+    self.pid = pid
+    unwinder = NativeUnwinder(pid: pid)
+    symbolizer = try? Symbolizer(pid: pid)
+  }
+
+  /// While `tid` is held: copy what unwinding needs into `slot`.
+  public func capture(_ tid: ThreadID, slot: Int) throws(SystemError) {
+    try unwinder.capture(tid, slot: slot)
+  }
+
+  /// After resume: the frames of `slot`, root first, inlined functions expanded.
+  public func frames(slot: Int) throws(SystemError) -> [Frame] {
+    let ips = try unwinder.unwind(slot: slot)
+    if ips.isEmpty { throw .unwind(code: 0) }
+    return symbolize(ips)
+  }
+
+  /// Root-first frames for innermost-first instruction pointers.
+  public func symbolize(_ ips: [UInt64]) -> [Frame] {
+    var frames: [Frame] = []
+    frames.reserveCapacity(ips.count + 4)
+    for (index, ip) in ips.enumerated().reversed() {
+      // Every frame but the innermost holds a return address.
+      let named = symbolizer?.frames(at: ip, isReturnAddress: index > 0)
+        ?? [SymbolizedFrame(symbol: nil, file: nil, line: nil, module: "", address: ip, inlined: false)]
+      // `named` is innermost first; root-first order wants the outer function first.
+      for f in named.reversed() {
+        frames.append(Frame(kind: .native, name: f.symbol, file: f.file, line: f.line, module: f.module, address: f.address))
+      }
+    }
+    return frames
+  }
+
+  /// After exec or a change of mappings: drop caches built for the old image.
+  public func reset() {
+    unwinder = NativeUnwinder(pid: pid)
+    symbolizer = try? Symbolizer(pid: pid)
+  }
+}
