@@ -134,6 +134,80 @@ public struct PythonLayout: Sendable, Equatable {
   public var unicodeCompactBit: Int = 5
   public var unicodeASCIIBit: Int = 6
 
+  // MARK: thread names (threading._active); nil where a version lacks the field
+  /// `modules` (<=3.11) or `imports.modules` (3.12+): the interpreter's sys.modules dict.
+  public var interpModules: Int? = nil
+  /// PyModuleObject.md_dict, the module's namespace.
+  public var moduleDict: Int? = nil
+
+  /// PyDictObject.ma_used (live entries).
+  public var dictUsed: Int? = nil
+  /// 2.7: one open-addressing table of PyDictEntry, `ma_mask + 1` slots at `ma_table`.
+  public var dictMask: Int? = nil
+  public var dictTable: Int? = nil
+  /// 3.6+: ma_keys (PyDictKeysObject*) and ma_values (split tables; NULL when combined).
+  public var dictKeys: Int? = nil
+  public var dictValues: Int? = nil
+  /// 3.6-3.10: dk_size, the index table's slot count (index width follows from it).
+  public var dictKeysSize: Int? = nil
+  /// 3.11+: dk_log2_size, dk_log2_index_bytes and dk_kind (uint8 each).
+  public var dictKeysLog2Size: Int? = nil
+  public var dictKeysLog2IndexBytes: Int? = nil
+  public var dictKeysKind: Int? = nil
+  /// 3.6+: dk_nentries (entries used, deleted ones included) and dk_indices.
+  public var dictKeysNentries: Int? = nil
+  public var dictKeysIndices: Int? = nil
+  /// 3.11+: DICT_KEYS_GENERAL; every other kind stores PyDictUnicodeEntry {key, value}.
+  public var dictKindGeneral: Int? = nil
+  /// PyDictEntry (2.7) / PyDictKeyEntry (3.x): {hash, key, value}.
+  public var dictEntrySize: Int? = nil
+  public var dictEntryKey: Int? = nil
+  public var dictEntryValue: Int? = nil
+  /// 3.11+: PyDictUnicodeEntry {key, value}.
+  public var dictUnicodeEntrySize: Int? = nil
+  public var dictUnicodeEntryKey: Int? = nil
+  public var dictUnicodeEntryValue: Int? = nil
+  /// Where the value pointers start inside ma_values / PyDictValues (3.13 has a header).
+  public var dictValuesArray: Int? = nil
+  /// 3.13+: PyDictValues.capacity and .valid (uint8 each).
+  public var dictValuesCapacity: Int? = nil
+  public var dictValuesValid: Int? = nil
+
+  /// 2.7: PyIntObject.ob_ival (a C long).
+  public var intValue: Int? = nil
+  /// PyLongObject digits; their count and sign are in ob_size (<=3.11) or lv_tag (3.12+).
+  public var longDigits: Int? = nil
+  /// 3.12+: lv_tag = digit count << longTagSizeShift | sign bits (longTagSignMask).
+  public var longTag: Int? = nil
+  public var longTagSizeShift: Int? = nil
+  public var longTagSignMask: Int? = nil
+  public var longTagNegative: Int? = nil
+  /// PyLong_SHIFT (bits used per digit) and sizeof(digit).
+  public var longDigitBits: Int? = nil
+  public var longDigitSize: Int? = nil
+
+  /// PyTypeObject: tp_flags, tp_basicsize, tp_dictoffset.
+  public var typeFlags: Int? = nil
+  public var typeBasicSize: Int? = nil
+  public var typeDictOffset: Int? = nil
+  /// 3.x: PyHeapTypeObject.ht_cached_keys, the keys instances share (split dicts, inline values).
+  public var heapTypeCachedKeys: Int? = nil
+  /// 3.11+: Py_TPFLAGS_MANAGED_DICT; the instance dict (or values) lives before the object.
+  public var typeFlagManagedDict: Int? = nil
+  /// 3.11+: offset (negative) of the managed dict pointer from the object.
+  public var objectManagedDict: Int? = nil
+  /// 3.11: offset (negative) of the managed values pointer (PyDictValues*).
+  public var objectManagedValues: Int? = nil
+  /// 3.12: the managed dict slot holds `values - tag` when it holds values (the tag bit set).
+  public var managedDictValuesTag: Int? = nil
+  /// 3.13+: Py_TPFLAGS_INLINE_VALUES, and where the inline PyDictValues start.
+  public var typeFlagInlineValues: Int? = nil
+  public var objectInlineValues: Int? = nil
+
+  /// threading.Thread's attributes for its name and ident (2.7 mangles `self.__name`).
+  public var threadingNameAttribute: String? = nil
+  public var threadingIdentAttribute: String? = nil
+
   /// glibc x86_64: the `tid` field inside struct pthread (for versions without native_thread_id).
   public static let glibcPthreadTIDOffset = 0x2d0
 

@@ -7,7 +7,10 @@
 Every offset comes from offsetof(): offsets.c is compiled with gcc against each
 installed interpreter's own headers (pyenv 2.7 and 3.6-3.13) and run. What is
 not an offset (line table format, lasti units, owner values...) comes from the
-small rule table `behaviour()` below, each rule with its reason. 3.14 has no
+small rule table `behaviour()` below, each rule with its reason. Two structs
+that are private before 3.10/3.11 (PyModuleObject, PyDictKeysObject) are
+mirrored in offsets.c from the C sources and checked live by the layout tests.
+3.14 has no
 headers on this machine: its entry is the hand-written INPUT_3_14 table, copied
 from the shared CPython reference (3.14 is read mainly through the target's
 own _Py_DebugOffsets at run time, which the profiler checks against it).
@@ -63,6 +66,11 @@ def behaviour(v):
         # Before 3.7 there is no _PyRuntime; these globals take its place (reference §1.3).
         "interpHeadSymbol": '"interp_head"' if legacy else "nil",
         "tstateCurrentSymbol": '"_PyThreadState_Current"' if legacy else "nil",
+        # threading.Thread keeps its name and ident in `self.__name` / `self.__ident`
+        # on 2.7 (stored mangled as _Thread__name), `self._name` / `self._ident` on 3.x
+        # (Lib/threading.py of each version).
+        "threadingNameAttribute": '"_Thread__name"' if v < (3, 0) else '"_name"',
+        "threadingIdentAttribute": '"_Thread__ident"' if v < (3, 0) else '"_ident"',
     }
 
 

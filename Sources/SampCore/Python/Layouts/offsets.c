@@ -10,6 +10,7 @@
 #include <Python.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if PY_MAJOR_VERSION < 3 || PY_VERSION_HEX < 0x03070000
@@ -30,9 +31,22 @@
 #  include "internal/pycore_interp.h"
 #  include "internal/pycore_frame.h"
 #  include "internal/pycore_code.h"
+#  include "internal/pycore_dict.h"      /* PyDictKeysObject, PyDictValues */
+#  include "internal/pycore_object.h"    /* managed dicts, inline values */
+#endif
+#if PY_VERSION_HEX >= 0x030A0000
+#  include "internal/pycore_moduleobject.h"  /* PyModuleObject (private before 3.10) */
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+#  include "internal/pycore_long.h"      /* SIGN_MASK, SIGN_NEGATIVE of lv_tag */
+#endif
+#if PY_MAJOR_VERSION < 3
+#  include "longintrepr.h"               /* 2.7: PyLongObject is not in Python.h */
 #endif
 
 #define FIELD(name, value) printf("%s %zu\n", name, (size_t)(value))
+/* Signed values: offsets before the object (managed dicts) are negative. */
+#define SFIELD(name, value) printf("%s %ld\n", name, (long)(value))
 #define OFF(name, T, member) FIELD(name, offsetof(T, member))
 
 /* Index of the lowest set bit of the 32-bit word at `p` (-1 if none): where
@@ -43,6 +57,151 @@ static int lowest_bit(const void *p) {
   for (int bit = 0; bit < 32; bit++)
     if (word & (1u << bit)) return bit;
   return -1;
+}
+
+/* What reading threading._active needs: sys.modules, module dicts, dicts of
+ * every shape, ints, and where an instance keeps its attributes. */
+
+#if PY_MAJOR_VERSION >= 3 && PY_VERSION_HEX < 0x030B0000
+/* 3.6-3.10 keep PyDictKeysObject private (Objects/dict-common.h, not installed).
+ * Mirrored here with the installed types; the live layout test checks it in
+ * each interpreter. */
+typedef struct {
+  Py_hash_t me_hash;
+  PyObject *me_key;
+  PyObject *me_value;
+} MirrorDictKeyEntry;
+typedef struct {
+  Py_ssize_t dk_refcnt;
+  Py_ssize_t dk_size;
+  void *dk_lookup;
+  Py_ssize_t dk_usable;
+  Py_ssize_t dk_nentries;
+  int64_t dk_indices[1];   /* 3.6 declares a union of int8..int64 arrays: same offset */
+} MirrorDictKeys;
+#endif
+
+#if PY_VERSION_HEX < 0x030A0000
+/* Before 3.10 PyModuleObject is private to Objects/moduleobject.c; md_dict
+ * follows PyObject_HEAD in every version (2.7 has nothing else). */
+typedef struct {
+  PyObject_HEAD
+  PyObject *md_dict;
+} MirrorModule;
+#endif
+
+static void thread_name_fields(void) {
+  /* sys.modules */
+#if PY_VERSION_HEX >= 0x030C0000
+  OFF("interpModules", PyInterpreterState, imports.modules);
+#else
+  OFF("interpModules", PyInterpreterState, modules);
+#endif
+#if PY_VERSION_HEX >= 0x030A0000
+  OFF("moduleDict", PyModuleObject, md_dict);
+#else
+  OFF("moduleDict", MirrorModule, md_dict);
+#endif
+
+  /* dicts */
+  OFF("dictUsed", PyDictObject, ma_used);
+#if PY_MAJOR_VERSION < 3
+  /* 2.7: one open-addressing table of {hash, key, value}. */
+  OFF("dictMask", PyDictObject, ma_mask);
+  OFF("dictTable", PyDictObject, ma_table);
+  FIELD("dictEntrySize", sizeof(PyDictEntry));
+  OFF("dictEntryKey", PyDictEntry, me_key);
+  OFF("dictEntryValue", PyDictEntry, me_value);
+#else
+  OFF("dictKeys", PyDictObject, ma_keys);
+  OFF("dictValues", PyDictObject, ma_values);
+#  if PY_VERSION_HEX < 0x030B0000
+  OFF("dictKeysSize", MirrorDictKeys, dk_size);
+  OFF("dictKeysNentries", MirrorDictKeys, dk_nentries);
+  OFF("dictKeysIndices", MirrorDictKeys, dk_indices);
+  FIELD("dictEntrySize", sizeof(MirrorDictKeyEntry));
+  OFF("dictEntryKey", MirrorDictKeyEntry, me_key);
+  OFF("dictEntryValue", MirrorDictKeyEntry, me_value);
+  /* Split tables: ma_values is a plain PyObject *[] */
+  FIELD("dictValuesArray", 0);
+#  else
+  OFF("dictKeysLog2Size", PyDictKeysObject, dk_log2_size);
+  OFF("dictKeysLog2IndexBytes", PyDictKeysObject, dk_log2_index_bytes);
+  OFF("dictKeysKind", PyDictKeysObject, dk_kind);
+  OFF("dictKeysNentries", PyDictKeysObject, dk_nentries);
+  OFF("dictKeysIndices", PyDictKeysObject, dk_indices);
+  FIELD("dictKindGeneral", DICT_KEYS_GENERAL);
+  FIELD("dictEntrySize", sizeof(PyDictKeyEntry));
+  OFF("dictEntryKey", PyDictKeyEntry, me_key);
+  OFF("dictEntryValue", PyDictKeyEntry, me_value);
+  FIELD("dictUnicodeEntrySize", sizeof(PyDictUnicodeEntry));
+  OFF("dictUnicodeEntryKey", PyDictUnicodeEntry, me_key);
+  OFF("dictUnicodeEntryValue", PyDictUnicodeEntry, me_value);
+  OFF("dictValuesArray", PyDictValues, values);
+#  endif
+#  if PY_VERSION_HEX >= 0x030D0000
+  OFF("dictValuesCapacity", PyDictValues, capacity);
+  OFF("dictValuesValid", PyDictValues, valid);
+#  endif
+#endif
+
+  /* ints: the keys of threading._active */
+#if PY_MAJOR_VERSION < 3
+  OFF("intValue", PyIntObject, ob_ival);
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+  OFF("longDigits", PyLongObject, long_value.ob_digit);
+  OFF("longTag", PyLongObject, long_value.lv_tag);
+  FIELD("longTagSizeShift", _PyLong_NON_SIZE_BITS);
+  FIELD("longTagSignMask", SIGN_MASK);
+  FIELD("longTagNegative", SIGN_NEGATIVE);
+#else
+  OFF("longDigits", PyLongObject, ob_digit);
+#endif
+  FIELD("longDigitBits", PyLong_SHIFT);
+  FIELD("longDigitSize", sizeof(digit));
+
+  /* where instances keep attributes */
+  OFF("typeFlags", PyTypeObject, tp_flags);
+  OFF("typeBasicSize", PyTypeObject, tp_basicsize);
+  OFF("typeDictOffset", PyTypeObject, tp_dictoffset);
+#if PY_MAJOR_VERSION >= 3
+  OFF("heapTypeCachedKeys", PyHeapTypeObject, ht_cached_keys);
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+  FIELD("typeFlagManagedDict", Py_TPFLAGS_MANAGED_DICT);
+  {
+    /* The header's own accessors on a fake object whose type has the flags
+     * they assert, so each offset is what CPython itself computes. */
+    static PyTypeObject type;
+    static char memory[256];
+    PyObject *object = (PyObject *)(memory + 128);
+    type.tp_flags = Py_TPFLAGS_MANAGED_DICT;
+#  if PY_VERSION_HEX >= 0x030D0000
+    type.tp_flags |= Py_TPFLAGS_INLINE_VALUES;
+    type.tp_basicsize = sizeof(PyObject);
+#  endif
+    object->ob_type = &type;
+#  if PY_VERSION_HEX < 0x030C0000
+    /* 3.11: a values pointer and a dict pointer before the object. */
+    SFIELD("objectManagedDict", (char *)_PyObject_ManagedDictPointer(object) - (char *)object);
+    SFIELD("objectManagedValues", (char *)_PyObject_ValuesPointer(object) - (char *)object);
+#  elif PY_VERSION_HEX < 0x030D0000
+    /* 3.12: one slot holding a dict, or values tagged by pointing one byte early. */
+    PyDictOrValues *slot = _PyObject_DictOrValuesPointer(object);
+    SFIELD("objectManagedDict", (char *)slot - (char *)object);
+    PyDictOrValues tagged;
+    _PyDictOrValues_SetValues(&tagged, (PyDictValues *)(memory + 64));
+    if (!_PyDictOrValues_IsValues(tagged)) { fprintf(stderr, "tagged values not recognised\n"); exit(1); }
+    FIELD("managedDictValuesTag", (char *)_PyDictOrValues_GetValues(tagged) - tagged.values);
+#  else
+    /* 3.13: a dict pointer before the object, values inline after its header. */
+    SFIELD("objectManagedDict", (char *)_PyObject_ManagedDictPointer(object) - (char *)object);
+    FIELD("typeFlagInlineValues", Py_TPFLAGS_INLINE_VALUES);
+    FIELD("objectInlineValues", (char *)_PyObject_InlineValues(object) - (char *)object);
+#  endif
+  }
+#endif
 }
 
 int main(void) {
@@ -163,5 +322,7 @@ int main(void) {
     FIELD("unicodeASCIIBit", lowest_bit(&s.state));
   }
 #endif
+
+  thread_name_fields();
   return 0;
 }
