@@ -28,12 +28,13 @@ public enum ProfilerSignals {
   }
 
   /// Waits until `deadline` (CLOCK_MONOTONIC ns) or a signal, whichever is first.
+  /// A deadline already past still takes what is pending: a sampler that runs
+  /// behind schedule must see Ctrl-C and its target's events all the same.
   public static func wait(until deadline: UInt64) -> Wake {
     var s = set
     while true {
       let now = Monotonic.now()
-      if now >= deadline { return .timeout }
-      let left = deadline - now
+      let left = deadline > now ? deadline - now : 0
       var ts = timespec(tv_sec: Int(left / 1_000_000_000), tv_nsec: Int(left % 1_000_000_000))
       let sig = sigtimedwait(&s, nil, &ts)
       if sig == SIGCHLD { return .childEvent }
