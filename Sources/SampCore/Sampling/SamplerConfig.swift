@@ -22,6 +22,10 @@ public struct SamplerConfig: Sendable {
   public init() {}
 
   public static let maximumRate: Double = 100_000
+  /// Below this (one sample per 1000 s) the interval in nanoseconds would not fit.
+  public static let minimumRate: Double = 0.001
+  /// About 31 years: beyond it the end time in nanoseconds would not fit.
+  public static let maximumDuration: Double = 1e9
 
   /// Checks values a user can get wrong; the CLI calls this before attaching.
   public func validate() throws(SampError) {
@@ -29,8 +33,14 @@ public struct SamplerConfig: Sendable {
     guard rate <= Self.maximumRate else {
       throw .invalidOption("--rate \(Int(rate)) is above the maximum of \(Int(Self.maximumRate)) samples per second")
     }
+    guard rate >= Self.minimumRate else {
+      throw .invalidOption("--rate \(rate) is below the minimum of \(Self.minimumRate) samples per second")
+    }
     if let d = duration {
       guard d.isFinite, d > 0 else { throw .invalidOption("--duration must be a positive number of seconds, not \(d)") }
+      guard d <= Self.maximumDuration else {
+        throw .invalidOption("--duration \(d) is above the maximum of \(Int(Self.maximumDuration)) seconds; leave it out to record until the target exits")
+      }
     }
   }
 }
