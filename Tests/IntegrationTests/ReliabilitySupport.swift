@@ -15,9 +15,27 @@ enum RelFixtures {
     try Fixtures.build("\(name).c", flags: ["-O1", "-g", "-pthread", "-Wall"], output: name)
   }
 
-  /// Runs a fixture unprofiled to completion (the reference a profiled run must match).
+  private static let lock = NSLock()
+  nonisolated(unsafe) private static var references: [[String]: Command.Result] = [:]
+
+  /// Runs a fixture unprofiled to completion (the reference a profiled run must
+  /// match), once per test run for the same arguments.
   static func reference(_ exe: String, _ arguments: [String], timeout: Double = 60) throws -> Command.Result {
-    try Command.run(exe, arguments, timeout: timeout)
+    let key = [exe] + arguments
+    lock.lock()
+    let known = references[key]
+    lock.unlock()
+    if let known { return known }
+    let result = try Command.run(exe, arguments, timeout: timeout)
+    lock.lock()
+    references[key] = result
+    lock.unlock()
+    return result
+  }
+
+  /// The last "KEY ..." line of a reference run's stdout.
+  static func line(_ key: String, in result: Command.Result) -> String? {
+    result.stdout.split(separator: "\n").last { $0.hasPrefix(key + " ") }.map(String.init)
   }
 }
 
