@@ -1,69 +1,71 @@
 import Foundation
 import Testing
 
-/// Threads that come and go, children forked, the program exec'd: the profiler
-/// neither crashes nor hangs (every run bounded), and the target's output and
-/// exit status are those of an unprofiled run.
-@Suite(.serialized) struct ReliabilityChurnTests {
-  struct Run {
-    var target: TargetProcess
-    var profiler: Background
-    var status: Int32
-  }
-
-  /// Runs fixture `name` with `arguments` sampled at 1 kHz until it exits by
-  /// itself, and checks it against an unprofiled run (`arguments` + untraced).
-  static func profiledMatchesUnprofiled(_ name: String, _ arguments: [String], extra: [String] = [],
-                                        resultKey: String) throws -> Run {
-    let exe = try RelFixtures.build(name)
-    let reference = try RelFixtures.reference(exe, arguments + ["untraced"])
-    #expect(reference.status == 0 && !reference.signaled, "\(reference.stdout) \(reference.stderr)")
-    let expected = reference.stdout.split(separator: "\n").last { $0.hasPrefix(resultKey + " ") }.map(String.init)
-    #expect(expected != nil)
-
-    let target = try TargetProcess(exe, arguments)
-    defer { target.stop() }
-    let profiler = try Background(Sampswift.executable, ["record", "--pid", String(target.pid), "--rate", "1000"] + extra)
-    defer { profiler.signal(SIGKILL) }
-    let status = try waitForTarget(target, profiler: profiler, timeout: 90)
-    let end = try profiler.wait(timeout: 30)
-    #expect(status == 0 && !target.ending.signaled, "target: \(target.output) \(target.stderrText)")
-    #expect(target.awaitReported(resultKey).map { resultKey + " " + $0 } == expected, "\(target.output)")
-    #expect(end.status == 0 && !end.signaled, "\(profiler.stderr)")
-    #expect(profiler.stderr.contains("PID \(target.pid) exited with status 0"), "\(profiler.stderr)")
-    let problems = profileProblems(profiler.stdout, profiler.stderr)
-    #expect(problems.isEmpty, "\(problems)")
-    return Run(target: target, profiler: profiler, status: status)
-  }
-
-  @Test(arguments: [false, true])
-  func threadChurn(idle: Bool) throws {
-    let runs = Soak.pick(ci: 1, soak: 20)
-    for _ in 0..<runs {
-      let run = try Self.profiledMatchesUnprofiled("rel_threads", ["1500"], extra: idle ? ["--idle"] : [], resultKey: "threads")
-      print("[reliability] thread churn\(idle ? " --idle" : ""): \(run.target.awaitReported("threads") ?? "?"); \(Summary(run.profiler.stderr).map { "\($0.samples) samples" } ?? "no summary")")
+extension Reliability {
+  /// Threads that come and go, children forked, the program exec'd: the profiler
+  /// neither crashes nor hangs (every run bounded), and the target's output and
+  /// exit status are those of an unprofiled run.
+  @Suite struct ChurnTests {
+    struct Run {
+      var target: TargetProcess
+      var profiler: Background
+      var status: Int32
     }
-  }
 
-  @Test func forkedChildrenRunUntraced() throws {
-    let runs = Soak.pick(ci: 2, soak: 20)
-    for _ in 0..<runs {
-      let run = try Self.profiledMatchesUnprofiled("rel_fork", ["100"], resultKey: "children")
-      print("[reliability] fork churn: \(run.target.awaitReported("children") ?? "?")")
+    /// Runs fixture `name` with `arguments` sampled at 1 kHz until it exits by
+    /// itself, and checks it against an unprofiled run (`arguments` + untraced).
+    static func profiledMatchesUnprofiled(_ name: String, _ arguments: [String], extra: [String] = [],
+                                          resultKey: String) throws -> Run {
+      let exe = try RelFixtures.build(name)
+      let reference = try RelFixtures.reference(exe, arguments + ["untraced"])
+      #expect(reference.status == 0 && !reference.signaled, "\(reference.stdout) \(reference.stderr)")
+      let expected = reference.stdout.split(separator: "\n").last { $0.hasPrefix(resultKey + " ") }.map(String.init)
+      #expect(expected != nil)
+
+      let target = try TargetProcess(exe, arguments)
+      defer { target.stop() }
+      let profiler = try Background(Sampswift.executable, ["record", "--pid", String(target.pid), "--rate", "1000"] + extra)
+      defer { profiler.signal(SIGKILL) }
+      let status = try waitForTarget(target, profiler: profiler, timeout: 90)
+      let end = try profiler.wait(timeout: 30)
+      #expect(status == 0 && !target.ending.signaled, "target: \(target.output) \(target.stderrText)")
+      #expect(target.awaitReported(resultKey).map { resultKey + " " + $0 } == expected, "\(target.output)")
+      #expect(end.status == 0 && !end.signaled, "\(profiler.stderr)")
+      #expect(profiler.stderr.contains("PID \(target.pid) exited with status 0"), "\(profiler.stderr)")
+      let problems = profileProblems(profiler.stdout, profiler.stderr)
+      #expect(problems.isEmpty, "\(problems)")
+      return Run(target: target, profiler: profiler, status: status)
     }
-  }
 
-  /// The profiler follows the exec'd program: samples from both images, named.
-  @Test(arguments: ["main", "thread"])
-  func execIsFollowed(who: String) throws {
-    let runs = Soak.pick(ci: 1, soak: 20)
-    for _ in 0..<runs {
-      let run = try Self.profiledMatchesUnprofiled("rel_exec", [who, "1000"], resultKey: "checksum")
-      let folded = Folded(run.profiler.stdout)
-      let before = folded.count { Folded.names($0).contains("before_exec") }
-      let after = folded.count { Folded.names($0).contains("after_exec") }
-      print("[reliability] exec from the \(who == "main" ? "main" : "a worker") thread: \(before) samples in before_exec, \(after) in after_exec")
-      #expect(before > 0 && after > 0, "\(run.profiler.stdout.prefix(2000))")
+    @Test(arguments: [false, true])
+    func threadChurn(idle: Bool) throws {
+      let runs = Soak.pick(ci: 1, soak: 20)
+      for _ in 0..<runs {
+        let run = try Self.profiledMatchesUnprofiled("rel_threads", ["1500"], extra: idle ? ["--idle"] : [], resultKey: "threads")
+        print("[reliability] thread churn\(idle ? " --idle" : ""): \(run.target.awaitReported("threads") ?? "?"); \(Summary(run.profiler.stderr).map { "\($0.samples) samples" } ?? "no summary")")
+      }
+    }
+
+    @Test func forkedChildrenRunUntraced() throws {
+      let runs = Soak.pick(ci: 2, soak: 20)
+      for _ in 0..<runs {
+        let run = try Self.profiledMatchesUnprofiled("rel_fork", ["100"], resultKey: "children")
+        print("[reliability] fork churn: \(run.target.awaitReported("children") ?? "?")")
+      }
+    }
+
+    /// The profiler follows the exec'd program: samples from both images, named.
+    @Test(arguments: ["main", "thread"])
+    func execIsFollowed(who: String) throws {
+      let runs = Soak.pick(ci: 1, soak: 20)
+      for _ in 0..<runs {
+        let run = try Self.profiledMatchesUnprofiled("rel_exec", [who, "1000"], resultKey: "checksum")
+        let folded = Folded(run.profiler.stdout)
+        let before = folded.count { Folded.names($0).contains("before_exec") }
+        let after = folded.count { Folded.names($0).contains("after_exec") }
+        print("[reliability] exec from \(who == "main" ? "the main" : "a worker") thread: \(before) samples in before_exec, \(after) in after_exec")
+        #expect(before > 0 && after > 0, "\(run.profiler.stdout.prefix(2000))")
+      }
     }
   }
 }

@@ -1,7 +1,12 @@
 import Foundation
+import Testing
 
 // Shared by the Reliability*Tests: run lengths (CI vs soak), the rel_* fixtures,
 // a profiler running in the background that a test can signal, and /proc checks.
+
+/// Every reliability suite is nested here and runs one test at a time: they
+/// measure timing and stop states, which parallel runs on 2 cores would blur.
+@Suite(.serialized) enum Reliability {}
 
 /// `make test` runs the short form; `make soak` sets SAMPSWIFT_SOAK=1 for the long one.
 enum Soak {
