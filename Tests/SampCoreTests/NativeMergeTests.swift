@@ -21,11 +21,19 @@ import Testing
     #expect(frames.map { $0.name ?? "" } == ["_start", "<module>", "main", "zlib_compress_impl", "callback", "deflate"])
   }
 
+  @Test func innermostEvalCallWithoutFramesYetIsNotAMismatch() {
+    let native = [n("_start", "python3.12"), n("_PyEval_EvalFrameDefault"), n("_json_scan", "_json.so"),
+                  n("_PyEval_EvalFrameDefault")]
+    let (frames, outcome) = merger.merge(native: native, python: [[py("decode")]])
+    #expect(outcome == .merged)
+    #expect(frames.map { $0.name ?? "" } == ["_start", "decode", "_json_scan"])
+  }
+
   @Test func mismatchKeepsEveryFrameAndSaysSo() {
     let native = [n("_start", "python3.12"), n("_PyEval_EvalFrameDefault"), n("deflate", "libz.so.1")]
-    let (frames, outcome) = merger.merge(native: native, python: [[py("a")], [py("b")]])
-    #expect(outcome == .mismatch(evalFrames: 1, pythonGroups: 2))
-    #expect(frames.map { $0.name ?? "" } == ["_start", "a", "b", "deflate"])
+    let (frames, outcome) = merger.merge(native: native, python: [[py("a")], [py("b")], [py("c")]])
+    #expect(outcome == .mismatch(evalFrames: 1, pythonGroups: 3))
+    #expect(frames.map { $0.name ?? "" } == ["_start", "a", "b", "c", "deflate"])
   }
 
   @Test func detectsGILWait() {

@@ -26,6 +26,12 @@ public struct NativeMerge: Sendable {
   /// Native frames root first (inlined frames expanded), Python groups root first.
   public func merge(native: [Frame], python groups: [[Frame]]) -> (frames: [Frame], outcome: Outcome) {
     let evalIndices = native.indices.filter { isEval(native[$0]) }
+    var groups = groups
+    if evalIndices.count == groups.count + 1 {
+      // The innermost eval call has not pushed its first Python frame yet (or has
+      // just popped its last): a consistent state, caught at the call boundary.
+      groups.append([])
+    }
     var out: [Frame] = []
     out.reserveCapacity(native.count + groups.reduce(0) { $0 + $1.count })
     if evalIndices.count == groups.count {
