@@ -33,6 +33,10 @@ SPLIT_WORK = os.path.join(TARGETS, "split_work.py")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+def is_sampswift(name):
+    return name.startswith("sampswift")
+
+
 def log(message):
     print(message, file=sys.stderr, flush=True)
 
@@ -141,8 +145,13 @@ def restore_priority(undo):
 class Profilers:
     """Knows how to start each profiler on a PID and what its stderr says."""
 
-    def __init__(self, sampswift, pyspy, austin):
+    def __init__(self, sampswift, pyspy, austin, compare=None):
         self.paths = {"sampswift": sampswift, "py-spy": pyspy, "austin": austin}
+        # --compare: a second sampswift build measured beside the first, for A/B of a change.
+        self.sampswifts = ["sampswift"]
+        if compare:
+            self.paths["sampswift-B"] = compare
+            self.sampswifts.append("sampswift-B")
 
     def available(self, names):
         return [n for n in names if self.paths.get(n)]
@@ -150,7 +159,7 @@ class Profilers:
     def argv(self, name, pid, rate, mode, out, extra=()):
         """mode: "python" (stopping), "nonblocking" or "native"."""
         exe = self.paths[name]
-        if name == "sampswift":
+        if is_sampswift(name):
             argv = [exe, "record", "--pid", str(pid), "--rate", str(rate), "-o", out]
             if mode != "python":
                 argv.append("--" + mode)
@@ -164,7 +173,7 @@ class Profilers:
         return [exe, "-i", str(max(1, int(1e6 / rate))), "-p", str(pid), "-o", out]
 
     # A line each prints once it has attached and is about to sample.
-    MARKERS = {"sampswift": "attached to PID", "py-spy": "Sampling process"}
+    MARKERS = {"sampswift": "attached to PID", "sampswift-B": "attached to PID", "py-spy": "Sampling process"}
 
 
 class Watched:
@@ -309,7 +318,7 @@ class Bench:
         if watched:
             text = watched.finish()
             result["stderr"] = text[-2000:]
-            if profiler == "sampswift":
+            if is_sampswift(profiler):
                 result.update(parse_sampswift_summary(text))
             elif profiler == "py-spy":
                 result.update(parse_pyspy_summary(text))
@@ -372,12 +381,21 @@ TARGET_SHAPES = {
 
 
 def profilers_for(profilers, rate, mode):
-    names = ["sampswift", "py-spy"]
+    names = profilers.sampswifts + ["py-spy"]
     if mode == "nonblocking":
         names.append("austin")
     if rate >= 10000 and mode != "nonblocking":
-        names = ["sampswift"]  # py-spy cannot hold 10 kHz while stopping: minutes of nothing
+        names = profilers.sampswifts  # py-spy cannot hold 10 kHz while stopping: minutes of nothing
     return profilers.available(names)
+
+
+def on_cpu_or_held(result):
+    """The work's wall time less the time its thread waited for a CPU while runnable
+    (schedstat run_delay, single-threaded targets only): what is left is time on a
+    CPU or held stopped, which other load on a shared machine hardly moves."""
+    if "run_delay_seconds" not in result or "work_seconds" not in result:
+        return None
+    return result["work_seconds"] - result["run_delay_seconds"]
 
 
 def bench_slowdown(bench):
@@ -405,15 +423,19 @@ def bench_slowdown(bench):
 
     rows = []
     for version, shape, rate, mode in cases:
-        base = median(x.get("work_seconds") for x in runs[("none", version, shape, 0, "")])
+        base_runs = runs[("none", version, shape, 0, "")]
+        base = median(x.get("work_seconds") for x in base_runs)
+        base_adj = median(on_cpu_or_held(x) for x in base_runs)
         for name in profilers_for(bench.profilers, rate, mode):
             results = runs[(name, version, shape, rate, mode)]
             work = median(x.get("work_seconds") for x in results)
+            adj = median(on_cpu_or_held(x) for x in results)
             row = {"python": version, "target": shape, "rate": rate, "mode": mode, "profiler": name,
                    "base_s": base, "work_s": work,
                    "slowdown_pct": (work / base - 1) * 100 if work and base else None,
+                   "slowdown_adj_pct": (adj / base_adj - 1) * 100 if adj and base_adj else None,
                    "runs": len(results)}
-            if name == "sampswift":
+            if is_sampswift(name):
                 held = median(x.get("held_ms") for x in results)
                 row["held_pct"] = held / 10 / work if held is not None and work else None
                 row["late"] = median(x.get("late") for x in results)
@@ -444,19 +466,19 @@ def bench_hold(bench):
     log("hold: %d cases, %d rounds" % (len(cases), rounds))
     runs = {}
     for _ in range(rounds):
-        order = list(cases)
+        order = [(name,) + case for case in cases for name in bench.profilers.sampswifts]
         random.shuffle(order)
-        for depth, threads, idle in order:
+        for name, depth, threads, idle in order:
             target_args = ["--depth", str(depth), "--busy", str(threads), "--seconds", str(seconds)]
-            res = bench.run_target(bench.pythons[version], FIXED_WORK, target_args, profiler="sampswift",
+            res = bench.run_target(bench.pythons[version], FIXED_WORK, target_args, profiler=name,
                                    rate=250, extra=["--idle"] if idle else [], pinned=True)
             res.pop("folded", None)
-            runs.setdefault((depth, threads, idle), []).append(res)
+            runs.setdefault((name, depth, threads, idle), []).append(res)
     rows = []
-    for depth, threads, idle in cases:
-        results = runs[(depth, threads, idle)]
+    for name, depth, threads, idle in [(n,) + c for c in cases for n in bench.profilers.sampswifts]:
+        results = runs[(name, depth, threads, idle)]
         stacks = median(x["stacks"] / x["samples"] for x in results if x.get("samples"))
-        rows.append({"depth": depth, "threads": threads, "idle": idle,
+        rows.append({"profiler": name, "depth": depth, "threads": threads, "idle": idle,
                      "p50_us": median(x.get("hold_p50_us") for x in results),
                      "p99_us": median(x.get("hold_p99_us") for x in results),
                      "avg_us": median(x.get("hold_avg_us") for x in results),
@@ -474,7 +496,7 @@ def bench_max_rate(bench):
     seconds = 0.6 if bench.args.quick else 1.0
     ladder = [250, 500, 1000, 2000, 5000, 10000, 20000, 50000]
     version = main_python(bench.pythons)
-    names = bench.profilers.available(["sampswift", "py-spy"])
+    names = bench.profilers.available(bench.profilers.sampswifts + ["py-spy"])
     climbing = set(names)
     rows = []
     log("max rate: ladder %s, %d rounds a rung" % (ladder, rounds))
@@ -498,7 +520,7 @@ def bench_max_rate(bench):
             achieved = median(x["achieved"] for x in results)
             row = {"profiler": name, "rate": rate, "achieved_hz": achieved,
                    "achieved_ratio": achieved / rate}
-            if name == "sampswift":
+            if is_sampswift(name):
                 late = median(x.get("late", 0) / max(1, x.get("samples", 1)) for x in results)
                 row["late_share"] = late
                 row["behind"] = late > 0.05
@@ -538,26 +560,26 @@ def bench_attach(bench):
             time.sleep(0.3)
             measures = {}
             for _ in range(rounds):
-                jobs = [("sampswift", "python"), ("sampswift", "native")]
+                jobs = [(n, m) for n in bench.profilers.sampswifts for m in ("python", "native")]
                 if pyspy and label == "python":
                     jobs += [("py-spy", "python"), ("py-spy", "native")]
                 random.shuffle(jobs)
                 for name, mode in jobs:
-                    if name == "sampswift":
-                        argv_ = [bench.profilers.paths["sampswift"], "record", "--pid", str(target.pid),
+                    if is_sampswift(name):
+                        argv_ = [bench.profilers.paths[name], "record", "--pid", str(target.pid),
                                  "--rate", "1000", "--duration", "0.001", "-o", os.devnull]
                     else:
                         argv_ = [pyspy, "dump", "--pid", str(target.pid)]
                     if mode == "native":
                         argv_.append("--native")
-                    w = Watched(argv_, Profilers.MARKERS.get(name) if name == "sampswift" else None)
+                    w = Watched(argv_, Profilers.MARKERS.get(name) if is_sampswift(name) else None)
                     text = w.finish()
                     ended = time.perf_counter()
                     m = measures.setdefault((name, mode), {"attached": [], "first_sample": [], "ok": 0})
                     if w.attached_at:
                         m["attached"].append((w.attached_at - w.started) * 1000)
                     took_sample = w.proc.returncode == 0 and (
-                        name != "sampswift" or parse_sampswift_summary(text).get("samples", 0) > 0)
+                        not is_sampswift(name) or parse_sampswift_summary(text).get("samples", 0) > 0)
                     if took_sample:
                         m["first_sample"].append((ended - w.started) * 1000)
                         m["ok"] += 1
@@ -565,7 +587,7 @@ def bench_attach(bench):
                 rows.append({"target": label, "profiler": name, "mode": mode,
                              "attached_ms": median(m["attached"]), "one_sample_ms": median(m["first_sample"]),
                              "ok": m["ok"], "runs": rounds,
-                             "how": "record --duration 0.001" if name == "sampswift" else "dump"})
+                             "how": "record --duration 0.001" if is_sampswift(name) else "dump"})
         finally:
             target.kill()
             target.wait()
@@ -594,7 +616,7 @@ def bench_cpu_memory(bench):
     each one's CPU time is its own). Reads utime+stime and VmHWM before stopping it."""
     seconds = 10 if bench.args.quick else 60
     version = main_python(bench.pythons)
-    names = bench.profilers.available(["sampswift", "py-spy"])
+    names = bench.profilers.available(bench.profilers.sampswifts + ["py-spy"])
     log("cpu/memory: %d s at 100 Hz, %s side by side" % (seconds, " and ".join(names)))
     procs = {}
     try:
@@ -627,7 +649,7 @@ def bench_cpu_memory(bench):
             text = w.finish()
             cpu0, t0 = first[name]
             samples = None
-            if name == "sampswift":
+            if is_sampswift(name):
                 samples = parse_sampswift_summary(text).get("samples")
             else:
                 samples = parse_pyspy_summary(text).get("samples")
@@ -655,7 +677,7 @@ def bench_accuracy(bench):
     rounds = 5
     seconds = 1.5 if bench.args.quick else 3.0
     version = main_python(bench.pythons)
-    names = bench.profilers.available(["sampswift", "py-spy"])
+    names = bench.profilers.available(bench.profilers.sampswifts + ["py-spy"])
     log("accuracy: %d rounds of %.0f s at 250 Hz" % (rounds, seconds))
     runs = {n: [] for n in names}
     for _ in range(rounds):
@@ -711,8 +733,11 @@ def verdicts(results):
     out = []
 
     def sd(**keys):
+        # The CPU-wait-free figure where the target is single-threaded, else wall time.
         row = find(slow, **keys)
-        return row["slowdown_pct"] if row and row.get("slowdown_pct") is not None else None
+        if not row:
+            return None
+        return row["slowdown_adj_pct"] if row.get("slowdown_adj_pct") is not None else row.get("slowdown_pct")
 
     def bar(text, value, limit, unit="%", extra=""):
         if value is None:
@@ -750,7 +775,7 @@ def verdicts(results):
         out.append(("100 busy threads at 100 Hz: never behind, ≤ 10%",
                     "%s%%, fell behind up to %d times a run" % (fmt(row["slowdown_pct"]), behind),
                     "meets" if ok else "MISSES"))
-    hold = find(results.get("hold"), depth=50, threads=1, idle=False)
+    hold = find(results.get("hold"), profiler="sampswift", depth=50, threads=1, idle=False)
     rt = floor.get("roundtrip_busy_p50")
     if hold and rt is not None and hold.get("p50_us") is not None:
         out.append(("hold, 1 thread, 50-frame stack ≤ floor + 15 µs",
@@ -809,32 +834,37 @@ def write_report(results, path):
         for r in slow:
             rows.append([r["python"], r["target"], r["rate"], r["mode"], r["profiler"],
                          fmt(r["base_s"], "%.3f"), fmt(r["work_s"], "%.3f"), fmt(r["slowdown_pct"], "%+.1f%%"),
+                         fmt(r.get("slowdown_adj_pct"), "%+.1f%%", "–"),
                          fmt(r.get("held_pct"), "%.1f%%", ""),
-                         "" if r["profiler"] != "sampswift" else ("never" if not r.get("late_max") else "up to %d" % r["late_max"])])
+                         "" if not is_sampswift(r["profiler"]) else ("never" if not r.get("late_max") else "up to %d" % r["late_max"])])
         lines += ["## 1. Target slowdown", "",
                   "A fixed amount of pure-Python work (Tests/Benchmarks/targets/fixed_work.py, 20 frames deep) "
                   "timed by the target itself; the profiler attaches by PID before the clock starts. "
                   "Slowdown = median profiled / median unprofiled − 1, %d runs each. "
-                  "\"held\" is sampswift's own total stop time as a share of the work's wall time (a floor under its "
-                  "slowdown that the machine's noise does not touch); \"behind\" is what its summary said." % slow[0]["runs"],
+                  "\"CPU-wait removed\" subtracts the time the working thread sat runnable waiting for a CPU "
+                  "(schedstat run_delay; single-threaded targets), which is mostly other load on this shared "
+                  "machine: it approximates the slowdown on a machine with a free core, and the bars use it "
+                  "where it exists. \"held\" is sampswift's own total stop time as a share of the work's wall "
+                  "time, as its summary reports it (from PTRACE_INTERRUPT, so it includes any wait for a "
+                  "preempted target to reach its stop); \"behind\" is what its summary said." % slow[0]["runs"],
                   "", table(["Python", "target", "Hz", "mode", "profiler", "unprofiled s", "profiled s",
-                             "slowdown", "held", "behind"], rows), ""]
+                             "slowdown", "CPU-wait removed", "held", "behind"], rows), ""]
 
     hold = results.get("hold")
     if hold:
-        rows = [[r["depth"], r["threads"], "yes" if r["idle"] else "no", fmt(r["stacks_per_sample"]),
+        rows = [[r["profiler"], r["depth"], r["threads"], "yes" if r["idle"] else "no", fmt(r["stacks_per_sample"]),
                  fmt(r["p50_us"], "%d"), fmt(r["p99_us"], "%d"), fmt(r["avg_us"])] for r in hold]
         lines += ["## 2. Per-sample stop time (sampswift's summary)", "",
                   "Busy Python threads (they share the GIL, so most wait on it and are not \"running\"), "
                   "sampled at 250 Hz with the target pinned to CPU 1 and sampswift to CPU 0 (the floor's "
                   "cross-CPU placement); medians over 5 runs of each run's p50 and p99. With `--idle` every "
                   "thread is stopped and read each sample.", "",
-                  table(["stack depth", "threads", "--idle", "stacks/sample", "p50 µs", "p99 µs", "avg µs"], rows), ""]
+                  table(["profiler", "stack depth", "threads", "--idle", "stacks/sample", "p50 µs", "p99 µs", "avg µs"], rows), ""]
 
     mr = results.get("max_rate")
     if mr:
         rows = [[r["profiler"], r["rate"], fmt(r["achieved_hz"], "%.0f"), fmt(r["achieved_ratio"] * 100, "%.0f%%"),
-                 fmt(r.get("late_share", None) and r["late_share"] * 100, "%.1f%%", "") if r["profiler"] == "sampswift"
+                 fmt(r.get("late_share", None) and r["late_share"] * 100, "%.1f%%", "") if is_sampswift(r["profiler"])
                  else "%d warnings" % r.get("behind_warnings", 0),
                  "yes" if r["sustained"] else "no"] for r in mr]
         best = {}
@@ -895,6 +925,10 @@ def write_report(results, path):
 
 # ---------------------------------------------------------------- main
 
+def parser_default_report():
+    return os.path.join(ROOT, "Docs", "PERFORMANCE.md")
+
+
 SECTIONS = ["floor", "slowdown", "hold", "max_rate", "attach", "cpu_memory", "accuracy"]
 
 
@@ -904,8 +938,10 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer cases and shorter runs (~2-3 min)")
     parser.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS))
     parser.add_argument("--out", default=os.path.join(ROOT, "bench-out"))
-    parser.add_argument("--report", default=os.path.join(ROOT, "Docs", "PERFORMANCE.md"))
+    parser.add_argument("--report", default=parser_default_report())
     parser.add_argument("--no-pyspy", action="store_true", help="measure sampswift alone")
+    parser.add_argument("--compare", metavar="BINARY", help="a second sampswift build to measure beside --binary "
+                        "(\"sampswift-B\" in the tables), for the A/B of a change")
     parser.add_argument("--no-priority", action="store_true", help="do not raise the benchmark's priority")
     args = parser.parse_args()
     # SIGTERM ends the run like Ctrl-C, so the finally below restores the priority.
@@ -932,7 +968,9 @@ def run(args, priority):
                "austin": austin, "nice": priority,
                "pyspy_version": pyspy and subprocess.run([pyspy, "--version"], capture_output=True,
                                                          text=True).stdout.strip()}
-    bench = Bench(args, Profilers(binary, pyspy, austin), pythons, args.out)
+    compare = os.path.abspath(args.compare) if args.compare else None
+    results["compare"] = compare
+    bench = Bench(args, Profilers(binary, pyspy, austin, compare), pythons, args.out)
     sections = args.only.split(",") if args.only else SECTIONS
     floor_exe = build_floor(args.out) if "floor" in sections else None
     for name in sections:
@@ -945,6 +983,8 @@ def run(args, priority):
     results["seconds"] = time.time() - began
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1, sort_keys=True)
+    if args.compare and args.report == parser_default_report():
+        args.report = os.path.join(args.out, "compare.md")  # an A/B run is not the project's report
     if args.only:
         log("partial run (--only): results.json written, %s left alone" % args.report)
     else:

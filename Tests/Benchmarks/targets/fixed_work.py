@@ -67,6 +67,16 @@ def branch_b(depth, deadline):
         unit()
 
 
+def schedstat():
+    """(on-CPU ns, runnable-but-waiting ns) of this thread, or None."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            fields = f.read().split()
+        return int(fields[0]), int(fields[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--units", type=int, default=2000, help="work units in total")
@@ -100,6 +110,7 @@ def main():
 
     print("ready", flush=True)
     sys.stdin.readline()
+    sched_start = schedstat()
     start = time.perf_counter()
     deadline = start + args.seconds if args.seconds is not None else None
     if args.vary:
@@ -111,8 +122,13 @@ def main():
         for t in workers:
             t.join()
     elapsed = time.perf_counter() - start
+    sched_end = schedstat()
     stop_idle.set()
     print("work_seconds %.6f" % elapsed, flush=True)
+    if sched_start and sched_end and args.busy <= 1:
+        # The main thread did all the work: how long it waited for a CPU while
+        # runnable (other load on the machine, not the profiler's stops).
+        print("run_delay_seconds %.6f" % ((sched_end[1] - sched_start[1]) / 1e9), flush=True)
 
 
 if __name__ == "__main__":
