@@ -49,6 +49,21 @@ import Testing
     }
   }
 
+  /// `--threads` roots and `dump` carry the names the threading module knows.
+  @Test(arguments: PythonInterpreter.all)
+  func threadRootsCarryThreadingNames(_ python: PythonInterpreter) throws {
+    let target = try TargetProcess(python.path, [Fixtures.path("python/native_ext.py")])
+    defer { target.stop() }
+    let (folded, run) = try Sampswift.record(pid: target.pid, ["--duration", "1", "--threads"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let roots = Set(folded.lines.compactMap { $0.frames.first })
+    #expect(roots.contains("thread MainThread (\(target.pid))"), "\(roots)")
+    #expect(roots.contains { $0.hasPrefix("thread compressor (") }, "\(roots)")
+    let dump = try Sampswift.run(["dump", "--pid", String(target.pid)])
+    #expect(dump.stdout.contains("\"MainThread\""), "\(dump.stdout)")
+    #expect(dump.stdout.contains("\"compressor\""), "\(dump.stdout)")
+  }
+
   @Test(arguments: PythonInterpreter.all)
   func dumpShowsNativeAndPythonFramesAsJSON(_ python: PythonInterpreter) throws {
     let script = Fixtures.path("python/native_ext.py")

@@ -22,6 +22,8 @@ public final class PythonStackSource: StackSource {
   /// --native: native stacks captured alongside, merged with the Python frames.
   private let native: NativeStacks?
   private var merge: NativeMerge
+  /// Names from the threading module, read after resume and refreshed about once a second.
+  private var threadNames: PythonThreadNames
 
   public init(pid: ProcessID, interpreter: PythonInterpreterInfo, memory: RemoteMemory, config: SamplerConfig) {
     self.pid = pid
@@ -32,6 +34,7 @@ public final class PythonStackSource: StackSource {
     codes = CodeObjectCache(layout: interpreter.layout, codeType: interpreter.codeType)
     native = config.native ? NativeStacks(pid: pid) : nil
     merge = Self.merger(for: interpreter)
+    threadNames = PythonThreadNames(layout: interpreter.layout, interpreter: interpreter)
   }
 
   static func merger(for interpreter: PythonInterpreterInfo) -> NativeMerge {
@@ -95,7 +98,8 @@ public final class PythonStackSource: StackSource {
       guard let isRunning = running[tid] else { continue }
       if !config.includeIdle && !isRunning { continue }
       if config.onlyGIL && !state.holdsGIL { continue }
-      var pending = Pending(tid: tid, running: isRunning, holdsGIL: state.holdsGIL, frames: [], error: state.error)
+      var pending = Pending(tid: tid, ident: state.threadID, running: isRunning, holdsGIL: state.holdsGIL, frames: [],
+                            error: state.error)
       if pending.error == nil {
         do { pending.frames = try walker.walkFrames(pages, from: state.topFrame) } catch { pending.error = error }
       }
@@ -116,6 +120,8 @@ public final class PythonStackSource: StackSource {
   /// One thread between capture and resolve.
   struct Pending {
     var tid: ThreadID
+    /// The Python thread ident (pthread_t), the key of threading._active.
+    var ident: UInt64
     var running: Bool
     var holdsGIL: Bool
     var frames: [CapturedFrame]
@@ -129,6 +135,7 @@ public final class PythonStackSource: StackSource {
     var addresses = Set<RemoteAddress>()
     for thread in threads { for f in thread.frames { addresses.insert(f.code) } }
     let infos = codes.lookup(addresses, memory: memory)
+    let pythonNames = threadNames.names(memory, idents: threads.map(\.ident), now: Monotonic.now())
     var out: [ThreadStack] = []
     for thread in threads {
       if let error = thread.error {
@@ -152,7 +159,8 @@ public final class PythonStackSource: StackSource {
           frames = try codes.frames(for: thread.frames, infos: infos)
           guard !frames.isEmpty else { continue }  // no Python code running in this thread
         }
-        out.append(ThreadStack(tid: thread.tid.rawValue, name: threadName(thread.tid), activity: activity, frames: frames))
+        let name = pythonNames[thread.ident] ?? threadName(thread.tid)
+        out.append(ThreadStack(tid: thread.tid.rawValue, name: name, activity: activity, frames: frames))
       } catch {
         errors.count(Self.kind(error))
       }
@@ -197,6 +205,7 @@ public final class PythonStackSource: StackSource {
     interpreterLost = false
     native?.reset()
     merge = Self.merger(for: found)
+    threadNames = PythonThreadNames(layout: found.layout, interpreter: found)
     walker = PythonWalker(layout: interpreter.layout, addresses: PythonAddresses(interpreter))
     codes = CodeObjectCache(layout: interpreter.layout, codeType: interpreter.codeType)
   }
