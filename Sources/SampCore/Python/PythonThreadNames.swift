@@ -222,7 +222,10 @@ public struct PythonThreadNames {
     return value
   }
 
-  private func string(_ memory: RemoteMemory, _ object: RemoteAddress) throws(PythonReadError) -> String {
+  /// A str object's text (2.7: a byte str, UTF-8 by convention). Anything else
+  /// (an int put in `_name`, garbage) throws rather than decoding as text.
+  private mutating func string(_ memory: RemoteMemory, _ object: RemoteAddress) throws(PythonReadError) -> String {
+    try expectType(memory, object, ["str"], "thread name")
     let header = (try? memory.read(at: object, count: max(layout.unicodeCompactData, layout.bytesData) + 32)) ?? []
     return try PythonString.decode(at: object, header: header, layout: layout, maxLength: options.maxNameLength) {
       (address, count) throws(SystemError) -> [UInt8] in try memory.read(at: address, count: count)
@@ -242,7 +245,7 @@ public struct PythonThreadNames {
     }
     // Only the builtin types checked here are remembered: they live in the
     // interpreter's data and never change; other types may be freed and reused.
-    if ["dict", "module", "int", "long"].contains(name) && typeNames.count < 64 { typeNames[type] = name }
+    if ["dict", "module", "int", "long", "str"].contains(name) && typeNames.count < 64 { typeNames[type] = name }
     return name
   }
 
