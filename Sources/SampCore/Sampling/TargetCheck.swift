@@ -17,7 +17,7 @@ public enum TargetCheck {
     } catch {
       throw .noSuchProcess(pid.rawValue)
     }
-    if status.state == "Z" || status.state == "X" { throw .zombie(pid.rawValue) }
+    if status.state == "Z" || status.state == "X" { throw .zombie(pid.rawValue, parentPID: status.parentPID) }
     if status.isKernelThread { throw .kernelThread(pid.rawValue, name: status.name) }
     if status.tracerPID != 0, status.tracerPID != Own.pid.rawValue {
       let tracer = ProcessID(status.tracerPID)
