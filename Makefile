@@ -33,13 +33,13 @@ demo: release
 # The whole suite: unit tests and integration tests that profile real processes.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	$(SWIFT) test --no-parallel
 
 unit: deps
 	$(SWIFT) test --filter SampCoreTests
 
 integration: deps
-	$(SWIFT) test --filter IntegrationTests
+	$(SWIFT) test --no-parallel --filter IntegrationTests
 
 # Regenerates the per-version Python layouts from the installed interpreters' headers.
 layouts:
