@@ -24,6 +24,11 @@ public final class PythonStackSource: StackSource {
   private var merge: NativeMerge
   /// Names from the threading module, read after resume and refreshed about once a second.
   private var threadNames: PythonThreadNames
+  /// Thread states by TID from the last full walk, so a sample that holds only
+  /// a few threads reads just their states while they are held (a pool of 99
+  /// idle threads costs nothing then). Refreshed while the target runs.
+  private var knownStates: [ThreadID: ThreadState] = [:]
+  private var knownStatesTime: UInt64 = 0
 
   public init(pid: ProcessID, interpreter: PythonInterpreterInfo, memory: RemoteMemory, config: SamplerConfig) {
     self.pid = pid
@@ -54,6 +59,7 @@ public final class PythonStackSource: StackSource {
     statReaders = statReaders.filter { running[$0.key] != nil }
     names = names.filter { running[$0.key] != nil }
     if config.nonblocking { return [] }
+    refreshKnownStates(wanted: traced.filter { running[$0] == true })
     // Native frames need registers, so --native --idle holds idle threads too.
     let holdIdle = native != nil && config.includeIdle
     let chosen = traced.filter { (running[$0] == true || holdIdle) && !nonPython.contains($0) }
@@ -61,6 +67,42 @@ public final class PythonStackSource: StackSource {
     // sample must be taken even when all threads sleep, so hold one.
     if chosen.isEmpty, config.includeIdle, let first = traced.first { return [first] }
     return chosen
+  }
+
+  /// A full walk of the thread list, done while the target runs: at most every
+  /// half second, or at once when a running thread has no known state.
+  private func refreshKnownStates(wanted: [ThreadID]) {
+    let now = Monotonic.now()
+    let stale = now &- knownStatesTime > 500_000_000
+    let missing = wanted.contains { knownStates[$0] == nil && !nonPython.contains($0) }
+    guard stale || missing, !interpreterLost else { return }
+    knownStatesTime = now
+    guard let states = try? walker.threadStates(memory) else {
+      knownStates.removeAll()
+      return
+    }
+    knownStates.removeAll(keepingCapacity: true)
+    for state in states { if let tid = state.nativeTID { knownStates[ThreadID(tid)] = state } }
+  }
+
+  /// While held: the states of just the held threads, when every one is known;
+  /// nil when a full walk is needed (--idle, an unknown or reused state).
+  private func heldStates(_ stopped: [ThreadID], _ memory: RemoteMemory) -> [ThreadState]? {
+    guard !config.includeIdle, !stopped.isEmpty else { return nil }
+    var out: [ThreadState] = []
+    out.reserveCapacity(stopped.count)
+    var holders: [RemoteAddress: RemoteAddress?] = [:]
+    for tid in stopped {
+      if nonPython.contains(tid) { continue }
+      guard let known = knownStates[tid] else { return nil }
+      if holders[known.interp] == nil {
+        guard let holder = try? walker.gilHolder(memory, interp: known.interp) else { return nil }
+        holders[known.interp] = .some(holder)
+      }
+      guard let state = try? walker.refresh(known, holder: holders[known.interp] ?? nil, memory) else { return nil }
+      out.append(state)
+    }
+    return out
   }
 
   private func threadIsRunning(_ tid: ThreadID) -> Bool {
@@ -77,14 +119,21 @@ public final class PythonStackSource: StackSource {
       return .empty
     }
     let pages = PageCache(memory)
-    let states: [ThreadState]
-    do {
-      states = try walker.threadStates(pages)
-    } catch {
-      errors.count(Self.kind(error))
-      return .empty
+    var states: [ThreadState]
+    if let few = heldStates(stopped, pages) {
+      states = few
+    } else {
+      do {
+        states = try walker.threadStates(pages)
+      } catch {
+        errors.count(Self.kind(error))
+        return .empty
+      }
+      knownStates.removeAll(keepingCapacity: true)
+      for state in states { if let tid = state.nativeTID { knownStates[ThreadID(tid)] = state } }
+      knownStatesTime = Monotonic.now()
+      nonPython = Set(running.keys).subtracting(states.compactMap { $0.nativeTID.map { ThreadID($0) } })
     }
-    nonPython = Set(running.keys).subtracting(states.compactMap { $0.nativeTID.map { ThreadID($0) } })
     var kept: [Pending] = []
     let held = Set(stopped)
     for state in states {
@@ -197,6 +246,7 @@ public final class PythonStackSource: StackSource {
     statReaders.removeAll()
     names.removeAll()
     nonPython.removeAll()
+    knownStates.removeAll()
     guard let found = try? InterpreterLocator.locate(pid: pid, memory: memory) else {
       interpreterLost = true
       return

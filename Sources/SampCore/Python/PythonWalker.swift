@@ -23,6 +23,8 @@ public struct CapturedFrame: Hashable, Sendable {
 /// One thread state as copied while held: who it is and where its frames start.
 public struct ThreadState: Sendable {
   public var tstate: RemoteAddress
+  /// The interpreter this thread state belongs to.
+  public var interp: RemoteAddress
   /// pthread_t (glibc: the address of the thread's struct pthread).
   public var threadID: UInt64
   /// The kernel TID, nil if it could not be read.
@@ -147,11 +149,30 @@ public struct PythonWalker {
       throw .corruptData("thread state does not belong to its interpreter")
     }
     var state = ThreadState(
-      tstate: tstate, threadID: view.u64(at: layout.tstateThreadID),
+      tstate: tstate, interp: interp, threadID: view.u64(at: layout.tstateThreadID),
       nativeTID: layout.tstateNativeThreadID.map { Int32(truncatingIfNeeded: view.i64(at: $0)) },
       holdsGIL: holder == tstate, topFrame: .null, error: nil)
     do { state.topFrame = try topFrame(memory, view) } catch { state.error = error }
     return (state, view.pointer(at: layout.tstateNext))
+  }
+
+  /// One thread state known from an earlier walk, re-read and checked: it must
+  /// still belong to `known.interp` and carry the same ident, or it throws (the
+  /// thread exited and the memory was reused). The TID is taken from `known`.
+  public func refresh(_ known: ThreadState, holder: RemoteAddress?, _ memory: RemoteMemory)
+    throws(PythonReadError) -> ThreadState
+  {
+    var (state, _) = try threadState(memory, known.tstate, interp: known.interp, holder: holder)
+    guard state.threadID == known.threadID else { throw .corruptData("thread state reused by another thread") }
+    if let tid = state.nativeTID, tid != known.nativeTID { throw .corruptData("thread state reused by another thread") }
+    state.nativeTID = known.nativeTID
+    return state
+  }
+
+  /// The thread state holding the GIL of `interp`, nil when the GIL is free.
+  public func gilHolder(_ memory: RemoteMemory, interp: RemoteAddress) throws(PythonReadError) -> RemoteAddress? {
+    if let holder = try interpreterGILHolder(memory, interp) { return holder }
+    return try runtimeGILHolder(memory)
   }
 
   /// Before 3.11 the TID lives in glibc's struct pthread, which pthread_t points at.
