@@ -37,9 +37,16 @@ public final class Symbolizer {
   private var callbacks: UnsafeMutablePointer<Dwfl_Callbacks>
   private var cache: BoundedCache<CacheKey, [SymbolizedFrame]>
   private var compileUnits = CompileUnitFinder()
-  /// The maps text last reported to libdw: re-reporting only when it changed
-  /// keeps an address outside every module (JIT code) from costing a refresh each time.
-  private var reportedMaps: [UInt8] = []
+  /// The file mappings last reported to libdw. Re-reporting only when they
+  /// changed keeps an address outside every module (JIT code, a garbage return
+  /// address) from costing a refresh, and the heap growing from clearing the cache.
+  private var reportedModules: [ModuleMapping] = []
+
+  private struct ModuleMapping: Equatable {
+    var start: UInt64
+    var end: UInt64
+    var path: String
+  }
   public var cacheHits: Int { cache.hits }
   public var cacheMisses: Int { cache.misses }
   /// How many times the maps were re-reported after attach.
@@ -65,7 +72,7 @@ public final class Symbolizer {
       throw .debugInfo(Self.lastError())
     }
     dwfl = handle
-    reportedMaps = (try? ProcFS.readFile("/proc/\(pid.rawValue)/maps")) ?? []
+    reportedModules = currentModules() ?? []
     try report()
   }
 
@@ -85,17 +92,24 @@ public final class Symbolizer {
     if r != 0 { throw .debugInfo(r > 0 ? String(cString: strerror(r)) : Self.lastError()) }
   }
 
-  /// Re-reads the process's mappings (after dlopen or dlclose) if they changed,
-  /// dropping cached names. Returns whether anything changed.
+  /// Re-reads the process's mappings (after dlopen or dlclose) if its mapped
+  /// files changed, dropping cached names. Returns whether anything changed.
   @discardableResult
   public func refresh() -> Bool {
-    guard let maps = try? ProcFS.readFile("/proc/\(pid.rawValue)/maps"), maps != reportedMaps else { return false }
-    reportedMaps = maps
+    guard let modules = currentModules(), modules != reportedModules else { return false }
+    reportedModules = modules
     refreshes += 1
     cache.removeAll()
     compileUnits = CompileUnitFinder()
     try? report()
     return true
+  }
+
+  /// The mappings libdw makes modules of: files, and the vDSO.
+  private func currentModules() -> [ModuleMapping]? {
+    guard let maps = try? ProcFS.maps(of: pid) else { return nil }
+    return maps.filter { $0.isFileBacked || $0.path == "[vdso]" }
+      .map { ModuleMapping(start: $0.start, end: $0.end, path: $0.path) }
   }
 
   /// The frames at `address`, innermost (most inlined) first. For return

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Testing
 @testable import SampSystem
@@ -36,6 +37,28 @@ import Testing
       #expect(!outer.inlined)
       #expect(frames.dropLast().allSatisfy { $0.inlined })
     }
+  }
+
+  /// An address outside every module (JIT code, a garbage return address) is
+  /// looked up after re-reading the maps, but re-reported only when the mapped
+  /// files changed: no refresh storm. (On a child: in this process, libdw's own
+  /// mappings of the files it reads would change the maps.)
+  @Test func unknownAddressesDoNotRefreshUnchangedMaps() throws {
+    let child = Process()
+    child.executableURL = URL(fileURLWithPath: "/bin/sleep")
+    child.arguments = ["10"]
+    try child.run()
+    defer {
+      kill(child.processIdentifier, SIGKILL)  // SIGTERM may be blocked, as in the test runner
+      child.waitUntilExit()
+    }
+    usleep(100_000)  // past exec
+    let symbolizer = try Symbolizer(pid: ProcessID(child.processIdentifier))
+    for address: UInt64 in [0x10, 0x20, 0x4018_0000_0000_0000] {
+      #expect(symbolizer.frames(at: address, isReturnAddress: false).first?.module == "")
+    }
+    #expect(symbolizer.refresh() == false)
+    #expect(symbolizer.refreshes == 0)
   }
 
   @Test func addressOutsideEveryModuleHasNoName() throws {
