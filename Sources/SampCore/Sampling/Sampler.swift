@@ -19,6 +19,8 @@ public final class Sampler {
   }
 
   private var random = SystemRandomNumberGenerator()
+  /// The session's exec count when the source last rescanned the target.
+  private var execsSeen = 0
   /// Labels already built: the same frames recur sample after sample, and
   /// building a label (path shortening, sanitizing) costs more than a lookup.
   private var labels: [Frame: String] = [:]
@@ -39,7 +41,7 @@ public final class Sampler {
     var scheduled = start
     var nextFlush = start + 1_000_000_000
     var ending: Ending?
-    var execsSeen = session.execCount
+    execsSeen = session.execCount
 
     sampling: while ending == nil {
       // Sleep until the next tick, handling traced-thread events as they come.
@@ -78,14 +80,13 @@ public final class Sampler {
       let now = Monotonic.now()
       let lag = now - scheduled
       if lag > interval {
+        // Behind: take this sample now, then go on from now. Taking the missed
+        // ones back to back would put them all in whatever the target does at
+        // this moment and skew the profile; they are counted instead.
         stats.lateSamples += 1
         stats.maxLagNanos = max(stats.maxLagNanos, lag)
-      }
-      if lag > 1_000_000_000 {
-        // More than a second behind: skip ahead rather than burst.
-        let missed = lag / interval
-        stats.skippedSamples += Int(missed)
-        scheduled += missed * interval
+        stats.skippedSamples += Int(lag / interval)
+        scheduled = now
       }
       scheduled += nextInterval(interval)
 
@@ -116,6 +117,14 @@ public final class Sampler {
   func takeSample(writer: ProfileWriter) {
     session.pollEvents()
     guard session.isAlive else { return }
+    // Never read one program with another's maps and symbols: rescan after an
+    // exec, and drop a sample that an exec cut through (checked after resolve,
+    // which still reads the target).
+    let execs = session.execCount
+    if execs != execsSeen {
+      execsSeen = execs
+      source.targetChanged(session)
+    }
     let wanted = source.threadsToStop(session)
     var errors = SampleErrors()
     let holdStart = Monotonic.now()
@@ -132,7 +141,12 @@ public final class Sampler {
       stats.holdTotalNanos += held
       stats.hold.record(nanos: held)
     }
-    let stacks = pending.resolve(&errors)
+    var stacks = pending.resolve(&errors)
+    session.pollEvents()
+    if session.execCount != execs {
+      stacks = []
+      errors.count("exec during sample")
+    }
     stats.samples += 1
     for (kind, n) in errors.counts { stats.errors.count(kind, n) }
     for stack in stacks {
