@@ -91,7 +91,7 @@ extension Reliability {
     /// stopped and the longest time from SIGSTOP until every thread had stopped.
     static func stopAndContinue(profiled: Bool, cycles: Int) throws -> (Set<String>, Double) {
       let exe = try RelFixtures.build("rel_signals")
-      let rounds = "3000"
+      let rounds = String(1000 * cycles)  // outlives the stop/continue cycles
       let reference = try RelFixtures.reference(exe, ["work", rounds])
       let target = try TargetProcess(exe, ["work", rounds])
       defer { target.stop() }
