@@ -23,6 +23,13 @@ struct SampSwift: ParsableCommand {
       var command = try parseAsRoot()
       try command.run()
     } catch {
+      // Bad values get the same one-line error and hint as every other error;
+      // help, version and usage requests keep ArgumentParser's own output.
+      if !(error is ExitCode), exitCode(for: error) == .validationFailure {
+        let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
+        Log.shared.error(.invalidOption(message))
+        exit(withError: ExitCode.validationFailure)
+      }
       exit(withError: error)
     }
   }

@@ -70,7 +70,7 @@ public enum SampError: Error, Equatable, Sendable {
       return Self.permissionHint(ptraceScope: scope, targetUID: targetUID, ownUID: ownUID)
     case .alreadyTraced:
       return "a process has only one tracer: stop the other debugger or profiler (gdb, strace, py-spy) first"
-    case .invalidOption: return "see `sampswift help record`"
+    case .invalidOption: return "see `sampswift help` and `sampswift help COMMAND` for the options"
     case .cannotStartCommand: return "check that the command exists and is executable"
     case .output: return "choose a writable path with -o, or write to stdout"
     case .input: return "give the path of a folded profile written by `sampswift record`"

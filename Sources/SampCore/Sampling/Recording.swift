@@ -83,7 +83,7 @@ public enum Recording {
       parts.append("0 errors")
     }
     if s.lateSamples > 0 || s.skippedSamples > 0 {
-      parts.append("fell behind \(s.lateSamples) times, by at most \(String(format1: Double(s.maxLagNanos) / 1e6)) ms" + (s.skippedSamples > 0 ? ", \(s.skippedSamples) samples skipped" : ""))
+      parts.append("fell behind \(s.lateSamples) times, by at most \(String(format1: Double(s.maxLagNanos) / 1e6)) ms" + (s.skippedSamples > 0 ? ", \(s.skippedSamples) ticks missed" : ""))
     } else {
       parts.append("never behind")
     }

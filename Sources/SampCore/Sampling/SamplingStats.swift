@@ -7,7 +7,7 @@ public struct SamplingStats: Sendable {
   public var lateSamples = 0
   /// The largest delay behind schedule, in nanoseconds.
   public var maxLagNanos: UInt64 = 0
-  /// Samples skipped because sampling fell more than a second behind.
+  /// Ticks missed while behind (not made up later, so the profile is not skewed).
   public var skippedSamples = 0
   /// Time the target's threads were held stopped, first interrupt to last resume.
   public var holdTotalNanos: UInt64 = 0
