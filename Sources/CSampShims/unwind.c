@@ -9,7 +9,13 @@
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/user.h>
+#include <elf.h>
 #include <libunwind-ptrace.h>
+
+// Exported by libunwind but not declared in its public headers: binary search
+// of a .eh_frame_hdr table read through the address space's accessors.
+extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
+                                              unw_proc_info_t *pi, int need_unwind_info, void *arg);
 
 struct sampswift_capture {
   pid_t pid;
@@ -19,6 +25,11 @@ struct sampswift_capture {
   size_t stack_size;
   size_t stack_capacity;
   uint8_t *stack;
+  // The target's [vdso]: it has no file for _UPT_find_proc_info to open, so its
+  // .eh_frame_hdr is read from the target's memory (see vdso_unwind_info).
+  uint64_t vdso_start, vdso_end;
+  int vdso_state;  // 0 not tried, 1 ready, -1 unusable
+  unw_dyn_info_t vdso_info;
 };
 
 // libunwind passes the `arg` given to unw_init_remote to the accessors, but
@@ -47,6 +58,12 @@ void sampswift_capture_destroy(sampswift_capture *c) {
 }
 
 size_t sampswift_capture_stack_size(const sampswift_capture *c) { return c->stack_size; }
+
+void sampswift_capture_set_vdso(sampswift_capture *c, uint64_t start, uint64_t end) {
+  c->vdso_start = start;
+  c->vdso_end = end;
+  c->vdso_state = 0;
+}
 
 static long read_remote(pid_t pid, void *local, uint64_t address, size_t length) {
   // Page-sized pieces, so a copy that runs into the end of the stack mapping
@@ -124,9 +141,54 @@ static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val,
   return -UNW_EBADREG;
 }
 
+static int read_exact(pid_t pid, void *out, uint64_t address, size_t length) {
+  struct iovec local = {out, length};
+  struct iovec remote = {(void *)(uintptr_t)address, length};
+  return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)length ? 0 : -1;
+}
+
+// Builds a remote-table description of the vDSO's .eh_frame_hdr: the usual
+// encodings only (pcrel/sdata4 frame pointer, udata4 count, datarel/sdata4 table).
+static int vdso_unwind_info(sampswift_capture *c) {
+  if (c->vdso_state != 0) return c->vdso_state;
+  c->vdso_state = -1;
+  Elf64_Ehdr eh;
+  if (read_exact(c->pid, &eh, c->vdso_start, sizeof eh) != 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) return -1;
+  if (eh.e_phnum == 0 || eh.e_phnum > 64 || eh.e_phentsize != sizeof(Elf64_Phdr)) return -1;
+  Elf64_Phdr ph[64];
+  if (read_exact(c->pid, ph, c->vdso_start + eh.e_phoff, eh.e_phnum * sizeof(Elf64_Phdr)) != 0) return -1;
+  uint64_t lowest = UINT64_MAX, hdr_vaddr = 0;
+  for (int i = 0; i < eh.e_phnum; i++) {
+    if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr < lowest) lowest = ph[i].p_vaddr;
+    if (ph[i].p_type == PT_GNU_EH_FRAME) hdr_vaddr = ph[i].p_vaddr;
+  }
+  if (lowest == UINT64_MAX || hdr_vaddr == 0) return -1;
+  uint64_t hdr = c->vdso_start - (lowest & ~0xfffULL) + hdr_vaddr;
+  uint8_t head[12];
+  if (read_exact(c->pid, head, hdr, sizeof head) != 0) return -1;
+  // version 1; eh_frame_ptr pcrel|sdata4 (0x1b); fde_count udata4 (0x03); table datarel|sdata4 (0x3b)
+  if (head[0] != 1 || head[1] != 0x1b || head[2] != 0x03 || head[3] != 0x3b) return -1;
+  uint32_t fde_count;
+  memcpy(&fde_count, head + 8, 4);
+  if (fde_count == 0 || fde_count > 100000) return -1;
+  memset(&c->vdso_info, 0, sizeof c->vdso_info);
+  c->vdso_info.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+  c->vdso_info.start_ip = c->vdso_start;
+  c->vdso_info.end_ip = c->vdso_end;
+  c->vdso_info.u.rti.segbase = hdr;
+  c->vdso_info.u.rti.table_data = hdr + 12;
+  c->vdso_info.u.rti.table_len = fde_count * 8 / sizeof(unw_word_t);
+  c->vdso_state = 1;
+  return 1;
+}
+
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need, void *arg) {
-  (void)arg;
-  return current ? _UPT_find_proc_info(as, ip, pi, need, current->upt) : -UNW_EINVAL;
+  if (!current) return -UNW_EINVAL;
+  sampswift_capture *c = current;
+  if (ip >= c->vdso_start && ip < c->vdso_end && vdso_unwind_info(c) == 1) {
+    return _Ux86_64_dwarf_search_unwind_table(as, ip, &c->vdso_info, pi, need, arg);
+  }
+  return _UPT_find_proc_info(as, ip, pi, need, c->upt);
 }
 
 static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg) {

@@ -13,6 +13,12 @@ public final class NativeUnwinder {
   private let space: UnsafeMutableRawPointer?
   private var slots: [OpaquePointer] = []
   private var ips: [UInt64]
+  /// The target's [vdso] range, read once: its unwind table has no file.
+  private lazy var vdso: (UInt64, UInt64) = {
+    let maps = (try? ProcFS.maps(of: pid)) ?? []
+    guard let m = maps.first(where: { $0.path == "[vdso]" }) else { return (0, 0) }
+    return (m.start, m.end)
+  }()
 
   public init(pid: ProcessID, maxFrames: Int = 1024, stackCopyBytes: Int = 64 << 10) {
     self.pid = pid
@@ -36,6 +42,7 @@ public final class NativeUnwinder {
       guard let c = sampswift_capture_create(pid.rawValue, stackCopyBytes) else {
         throw .call("malloc", Errno(ENOMEM))
       }
+      sampswift_capture_set_vdso(c, vdso.0, vdso.1)
       slots.append(c)
     }
     let r = sampswift_capture_thread(slots[slot], tid.rawValue)

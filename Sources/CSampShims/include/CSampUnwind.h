@@ -14,6 +14,10 @@ typedef struct sampswift_capture sampswift_capture;
 sampswift_capture *sampswift_capture_create(pid_t pid, size_t stack_capacity);
 void sampswift_capture_destroy(sampswift_capture *capture);
 
+// Where the target's [vdso] is mapped (0, 0 if none): its unwind table is read
+// from memory, since it has no file.
+void sampswift_capture_set_vdso(sampswift_capture *capture, uint64_t start, uint64_t end);
+
 // Phase 1, thread stopped: registers and the stack from SP (red zone included).
 // Returns 0, or -errno.
 int sampswift_capture_thread(sampswift_capture *capture, pid_t tid);
