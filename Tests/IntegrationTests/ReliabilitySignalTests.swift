@@ -139,6 +139,27 @@ extension Reliability {
       #expect(profiled.isSubset(of: ["T", "t"]) && !profiled.isEmpty)
     }
 
+    /// A thread stopped inside a blocking call resumes it: calls the kernel
+    /// restarts never fail with EINTR. epoll_wait cannot be restarted and does
+    /// fail (as after SIGSTOP/SIGCONT, signal(7)); counted and documented.
+    @Test(arguments: [false, true])
+    func blockingCallsResumeUnderSampling(idle: Bool) throws {
+      let exe = try RelFixtures.build("rel_eintr")
+      let target = try TargetProcess(exe, [String(Soak.pick(ci: 300, soak: 3000))])
+      defer { target.stop() }
+      let profiler = try Self.profile(target.pid, idle ? ["--idle"] : [])
+      defer { profiler.signal(SIGKILL) }
+      #expect(try waitForTarget(target, profiler: profiler) == 0)
+      try profiler.wait(timeout: 30)
+      let counts = try #require(target.awaitReported("eintr")).split(separator: " ")
+      var eintr: [String: Int] = [:]
+      for i in stride(from: 0, to: counts.count - 1, by: 2) { eintr[String(counts[i])] = Int(counts[i + 1]) }
+      print("[reliability] EINTR at 1 kHz\(idle ? " --idle" : ""): \(eintr.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+      for call in ["nanosleep", "poll", "sem_timedwait", "read"] {
+        #expect(eintr[call] == 0, "\(call) failed with EINTR \(eintr[call] ?? -1) times")
+      }
+    }
+
     /// The profiler ends (Ctrl-C) while the user has the target stopped: the target
     /// must stay stopped, untraced, as if never profiled; SIGCONT then resumes it.
     /// Also the same when the profiler is SIGKILLed instead.

@@ -14,14 +14,14 @@
 
 static volatile uint64_t rel_sink;
 
-__attribute__((noinline)) static uint64_t rel_leaf(uint64_t x, int n) {
+__attribute__((noinline, unused)) static uint64_t rel_leaf(uint64_t x, int n) {
   for (int i = 0; i < n; i++) { x ^= x << 13; x ^= x >> 7; x ^= x << 17; }
   rel_sink = x;
   return x;
 }
-__attribute__((noinline)) static uint64_t rel_middle(uint64_t x, int n) { return rel_leaf(x, n) * 31 + 7; }
+__attribute__((noinline, unused)) static uint64_t rel_middle(uint64_t x, int n) { return rel_leaf(x, n) * 31 + 7; }
 /* One chunk of deterministic work: the result depends only on `seed`. */
-__attribute__((noinline)) static uint64_t rel_outer(uint64_t seed, int n) {
+__attribute__((noinline, unused)) static uint64_t rel_outer(uint64_t seed, int n) {
   return rel_middle(seed * 0x9E3779B97F4A7C15ull + 1, n);
 }
 
