@@ -72,7 +72,7 @@ import Testing
   func wallTimeSplitMatchesTheFixturesClock(_ python: PythonInterpreter) throws {
     let target = try TargetProcess(python.path, [Fixtures.path("python/split.py")])
     defer { target.stop() }
-    let (folded, run) = try Sampswift.record(pid: target.pid, ["--duration", "2", "--rate", "500"])
+    let (folded, run) = try Sampswift.record(pid: target.pid, ["--duration", "3", "--rate", "500"])
     #expect(run.status == 0, "\(run.stderr)")
     let measured = try #require(target.reported("split").flatMap(Double.init))
     let alpha = folded.count { Folded.names($0).contains("alpha") }
