@@ -822,7 +822,7 @@ def verdicts(results):
                     "meets" if hold["p50_us"] <= rt + 15 else "MISSES"))
     att = find(results.get("attach"), target="python", profiler="sampswift", mode="python")
     bar("attach to first sample ≤ 30 ms (Python)", att and att.get("one_sample_ms"), 30, " ms",
-        extra=" median, best %s ms" % fmt(att.get("one_sample_best_ms")) if att else "")
+        extra=" median, best %.1f ms" % att["one_sample_best_ms"] if att and att.get("one_sample_best_ms") else "")
     cpu = find(results.get("cpu_memory"), profiler="sampswift")
     if cpu:
         bar("profiler CPU ≤ 1% of a core at 100 Hz", cpu["cpu_pct_steady"], 1)
