@@ -6,6 +6,8 @@ BIN_DEBUG := .build/debug/sampswift
 BIN_RELEASE := .build/release/sampswift
 
 .PHONY: all deps build release demo test unit integration bench bench-quick soak fuzz lint layouts clean
+FUZZ_SECONDS ?= 15
+FUZZ_TARGETS := FuzzElf FuzzLineTable FuzzPythonString FuzzDebugOffsets FuzzProcText
 
 all: build
 
@@ -30,8 +32,9 @@ release: deps
 demo: release
 	@./Docs/demo/run-demo.sh $(BIN_RELEASE)
 
-# The whole suite: unit tests and integration tests that profile real processes.
-test: deps
+# The whole suite: the fuzz targets briefly, then unit tests and integration
+# tests that profile real processes.
+test: deps fuzz
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --no-parallel
 
@@ -40,6 +43,22 @@ unit: deps
 
 integration: deps
 	$(SWIFT) test --no-parallel --filter IntegrationTests
+
+# libFuzzer targets for every parser of untrusted bytes (Tests/Fuzz), each run
+# FUZZ_SECONDS from small seeds; a crash fails and keeps its input in the log.
+fuzz: deps
+	cd Tests/Fuzz && $(SWIFT) build -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld
+	@work=$$(mktemp -d); \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $$work/$$t; \
+	  case $$t in FuzzElf) cp /bin/true $$work/$$t/;; FuzzProcText) cat /proc/self/maps > $$work/$$t/maps; cat /proc/self/status > $$work/$$t/status;; esac; \
+	  printf 'fuzz %s for %s s: ' $$t $(FUZZ_SECONDS); \
+	  if ! SWIFT_BACKTRACE=enable=no Tests/Fuzz/.build/debug/$$t $$work/$$t -max_total_time=$(FUZZ_SECONDS) \
+	       -rss_limit_mb=2048 -artifact_prefix=$$work/ > $$work/$$t.log 2>&1; then \
+	    echo FAILED; tail -40 $$work/$$t.log; echo "inputs kept in $$work"; exit 1; \
+	  fi; \
+	  grep -E '^Done' $$work/$$t.log; \
+	done; rm -rf $$work
 
 # Regenerates the per-version Python layouts from the installed interpreters' headers.
 layouts:

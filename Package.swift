@@ -11,6 +11,8 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .executable(name: "sampswift", targets: ["sampswift"]),
+    // For the fuzz targets in Tests/Fuzz (a package of their own, built with -sanitize=fuzzer).
+    .library(name: "SampCore", targets: ["SampCore"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
