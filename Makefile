@@ -26,7 +26,7 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 
 # Builds, starts the bundled demo workload and profiles it for 3 seconds.
 demo: release
