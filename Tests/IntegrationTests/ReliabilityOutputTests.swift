@@ -5,7 +5,7 @@ extension Reliability {
   /// A run cut short by the user (SIGINT, SIGTERM, SIGHUP at a random instant)
   /// leaves complete folded lines only, all samples counted in the summary, and
   /// the target running on untraced. (A run cut by the target's exit is checked
-  /// in ReliabilityExitTests.)
+  /// in ReliabilityExitTests.) A stalled reader costs the target nothing.
   @Suite struct OutputTests {
     @Test(arguments: [SIGINT, SIGTERM, SIGHUP])
     func cutRunLeavesWholeLines(sig: Int32) throws {
@@ -43,6 +43,36 @@ extension Reliability {
       print("[reliability] cut by \(signalName(sig)): \(runs) runs, \(samples) samples, ended at most \(Int(slowest * 1000)) ms after the signal, seed \(random.seed), failures: \(failures.count)")
       #expect(slowest < 5, "the profiler took \(slowest) s to stop")
       #expect(failures.isEmpty, "seed \(random.seed): \(failures.joined(separator: "; "))")
+    }
+
+    /// A consumer that stops reading (`| less` left alone) must not freeze the
+    /// target: while traced, its new threads, signals and exit wait for the
+    /// profiler, so the profiler must never block in write(2). The target
+    /// (thread churn: a clone event per thread) finishes on time while nobody
+    /// reads; then the whole profile arrives.
+    @Test func stalledReaderDoesNotFreezeTarget() throws {
+      let exe = try RelFixtures.build("rel_threads")
+      // Long enough (seconds) to outlive several of the profiler's once-a-second flushes.
+      let threads = "8000"
+      let expected = RelFixtures.line("threads", in: try RelFixtures.reference(exe, [threads, "untraced"]))
+      for _ in 0..<Soak.pick(ci: 1, soak: 10) {
+        let target = try TargetProcess(exe, [threads])
+        defer { target.stop() }
+        let profiler = try Background(
+          Sampswift.executable, ["record", "--pid", String(target.pid), "--rate", "1000", "--threads"], stalledReader: true)
+        defer { profiler.signal(SIGKILL) }
+        let started = Date()
+        #expect(try waitForTarget(target, profiler: profiler, timeout: 30) == 0)
+        let took = Date().timeIntervalSince(started)
+        #expect(target.awaitReported("threads").map { "threads " + $0 } == expected)
+        profiler.startReading()
+        let end = try profiler.wait(timeout: 30)
+        #expect(end.status == 0 && !end.signaled, "\(profiler.stderr)")
+        #expect(profiler.stdout.utf8.count > 4096, "the one-page pipe never filled: \(profiler.stdout.utf8.count) bytes")
+        let problems = profileProblems(profiler.stdout, profiler.stderr)
+        #expect(problems.isEmpty, "\(problems)")
+        print("[reliability] stalled reader: target finished in \(String(format: "%.1f", took)) s with nobody reading; then \(profiler.stdout.utf8.count) bytes of profile arrived whole")
+      }
     }
 
     func signalName(_ sig: Int32) -> String {

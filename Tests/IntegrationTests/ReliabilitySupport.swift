@@ -57,17 +57,25 @@ final class Background: @unchecked Sendable {
 
   var pid: Int32 { process.processIdentifier }
 
-  /// `captureOutput: false` sends stdout to /dev/null (runs that only matter for the target).
-  init(_ program: String, _ arguments: [String], captureOutput: Bool = true) throws {
+  /// `captureOutput: false` sends stdout to /dev/null (runs that only matter for
+  /// the target). `stalledReader: true` gives stdout a one-page pipe that nobody
+  /// reads until `startReading()`: a consumer that stopped reading.
+  init(_ program: String, _ arguments: [String], captureOutput: Bool = true, stalledReader: Bool = false) throws {
     process.executableURL = URL(fileURLWithPath: program)
     process.arguments = arguments
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = captureOutput ? outPipe : FileHandle.nullDevice
     process.standardError = errPipe
+    if stalledReader {
+      _ = fcntl(outPipe.fileHandleForWriting.fileDescriptor, 1031 /* F_SETPIPE_SZ */, 4096)
+    }
     try process.run()
-    if captureOutput { drain(outPipe) { self.out.append($0) } }
+    if captureOutput && !stalledReader { startReading() }
     drain(errPipe) { self.err.append($0) }
   }
+
+  /// Starts collecting stdout (done at once unless the reader was to stall).
+  func startReading() { drain(outPipe) { self.out.append($0) } }
 
   /// Reads a pipe to its end on a background thread.
   private func drain(_ pipe: Pipe, into append: @escaping (Data) -> Void) {
