@@ -117,8 +117,8 @@ public final class TraceSession {
         // interrupt stop comes later and is resumed by pollEvents.
         if asked { stopped.append(who) } else { continueThread(who) }
       }
-      // An exit or exec takes threads we were still waiting for.
-      waiting = waiting.filter { threads[$0] != nil }
+      // An exec takes the other threads with it, those we wait for included.
+      if case .exec = event { waiting = waiting.filter { threads[$0] != nil } }
     }
     // Leave nothing pending: the SIGCHLD that announced it may have been taken.
     pollEvents()
