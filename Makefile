@@ -34,15 +34,17 @@ demo: release
 
 # The whole suite: the fuzz targets briefly, then unit tests and integration
 # tests that profile real processes.
-test: deps fuzz
+# Integration tests profile with the release binary, the one users run: the
+# debug build's symbolization is slow enough to skew rates on a loaded machine.
+test: deps fuzz release
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --no-parallel
+	SAMPSWIFT_BIN=$(CURDIR)/$(BIN_RELEASE) $(SWIFT) test --no-parallel
 
 unit: deps
 	$(SWIFT) test --filter SampCoreTests
 
-integration: deps
-	$(SWIFT) test --no-parallel --filter IntegrationTests
+integration: deps release
+	SAMPSWIFT_BIN=$(CURDIR)/$(BIN_RELEASE) $(SWIFT) test --no-parallel --filter IntegrationTests
 
 # libFuzzer targets for every parser of untrusted bytes (Tests/Fuzz), each run
 # FUZZ_SECONDS from small seeds; a crash fails and keeps its input in the log.

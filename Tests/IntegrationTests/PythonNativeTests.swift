@@ -12,7 +12,7 @@ import Testing
     let target = try TargetProcess(python.path, [script])
     defer { target.stop() }
 
-    let (folded, run) = try Sampswift.record(pid: target.pid, ["--duration", "2", "--native"])
+    let (folded, run) = try Sampswift.record(pid: target.pid, ["--duration", "3", "--native"])
     #expect(run.status == 0, "\(run.stderr)")
     #expect(folded.malformed.isEmpty)
     let summary = try RunSummary(run)
@@ -54,7 +54,8 @@ import Testing
   func threadRootsCarryThreadingNames(_ python: PythonInterpreter) throws {
     let target = try TargetProcess(python.path, [Fixtures.path("python/native_ext.py")])
     defer { target.stop() }
-    let (folded, run) = try Sampswift.record(pid: target.pid, ["--duration", "1", "--threads"])
+    // --idle: every thread in every sample, whatever it is doing.
+    let (folded, run) = try Sampswift.record(pid: target.pid, ["--duration", "1", "--threads", "--idle"])
     #expect(run.status == 0, "\(run.stderr)")
     let roots = Set(folded.lines.compactMap { $0.frames.first })
     #expect(roots.contains("thread MainThread (\(target.pid))"), "\(roots)")

@@ -4,6 +4,7 @@
 import json
 import sys
 import threading
+import time
 import zlib
 
 DATA = b"sampswift " * 20000 + bytes(bytearray(range(256))) * 200
@@ -20,6 +21,8 @@ def decode_loop():
     doc = json.dumps([{"k": i, "v": [i, i + 1]} for i in range(300)])
     while True:
         json.loads(doc, object_hook=hook)  # @DECODE
+        # Let go of the GIL now and then, so the compressor thread runs often.
+        time.sleep(0.001)
 
 
 def compress_loop():
