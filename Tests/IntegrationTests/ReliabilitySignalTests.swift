@@ -172,14 +172,19 @@ extension Reliability {
       defer { profiler.signal(SIGKILL) }
       usleep(100_000)
       kill(target.pid, SIGSTOP)
-      usleep(200_000)
+      // End the profiler once every thread is in the stop (the SIGSTOP passes through it).
+      #expect(eventually(within: 10) { Proc.threads(target.pid).allSatisfy { $0.state == "t" || $0.state == "T" } })
       profiler.signal(profilerSignal)
       let end = try profiler.wait(timeout: 10)
       if profilerSignal != SIGKILL { #expect(end.status == 0, "\(profiler.stderr)") }
-      usleep(50_000)
-      let threads = Proc.threads(target.pid)
-      #expect(!threads.isEmpty && threads.allSatisfy { $0.state == "T" && $0.tracerPID == 0 },
-              "after the profiler ended: \(threads.map { "\($0.tid) \($0.state) \($0.tracerPID)" })")
+      // Each thread settles in the user's stop, untraced; one the kernel has just
+      // let go may need a moment to get there on a busy machine.
+      var threads = Proc.threads(target.pid)
+      let settled = eventually(within: 2) {
+        threads = Proc.threads(target.pid)
+        return !threads.isEmpty && threads.allSatisfy { $0.state == "T" && $0.tracerPID == 0 }
+      }
+      #expect(settled, "after the profiler ended: \(threads.map { "\($0.tid) \($0.state) \($0.tracerPID)" })")
       let ticks = Proc.cpuTicks(target.pid)
       usleep(200_000)
       #expect(Proc.cpuTicks(target.pid) == ticks, "target ran although stopped")

@@ -308,6 +308,16 @@ struct SeededRandom: RandomNumberGenerator {
   }
 }
 
+/// Polls `condition` every millisecond until it holds (true) or `within` seconds pass (false).
+func eventually(within seconds: Double, _ condition: () -> Bool) -> Bool {
+  let deadline = Date().addingTimeInterval(seconds)
+  while !condition() {
+    if Date() > deadline { return false }
+    usleep(1_000)
+  }
+  return true
+}
+
 /// Waits for the target to end by itself and returns its exit status. On timeout
 /// the profiler is killed first (the parent cannot reap a traced target until
 /// its tracer lets go, so waiting on the target alone could hang the test),
