@@ -58,14 +58,14 @@ extension Reliability {
     }
 
     /// The real parent sees the target's exit at once, not when the profiler
-    /// next wakes: sampled at 1 Hz, the gap must stay far below a second.
+    /// next samples: at 0.2 Hz (5 s apart) the gap must stay below a second.
     @Test func parentReapsPromptly() throws {
       let exe = try RelFixtures.build("rel_exit")
       var worst = 0.0
       for _ in 0..<Soak.pick(ci: 3, soak: 20) {
         let target = try TargetProcess(exe, ["status", "0"])
         defer { target.stop() }
-        let profiler = try Background(Sampswift.executable, ["record", "--pid", String(target.pid), "--rate", "1"])
+        let profiler = try Background(Sampswift.executable, ["record", "--pid", String(target.pid), "--rate", "0.2"])
         defer { profiler.signal(SIGKILL) }
         // The fixture works 0.3 s once traced, then exits; watch its threads go.
         #expect(Proc.waitTraced(target.pid, by: profiler.pid))
@@ -80,8 +80,8 @@ extension Reliability {
         worst = max(worst, gap)
         try profiler.wait(timeout: 10)
       }
-      print("[reliability] target exit to parent's reap while sampled at 1 Hz: at most \(Int(worst * 1000)) ms")
-      #expect(worst < 0.5)
+      print("[reliability] target exit to parent's reap while sampled at 0.2 Hz: at most \(Int(worst * 1000)) ms")
+      #expect(worst < 1)
     }
   }
 }
