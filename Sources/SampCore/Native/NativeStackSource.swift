@@ -6,14 +6,14 @@ public final class NativeStackSource: StackSource {
   private let pid: ProcessID
   private let includeIdle: Bool
   private let stacks: NativeStacks
-  private var statReaders: [ThreadID: ThreadStatReader] = [:]
-  private var names: [ThreadID: String] = [:]
+  private let registry: ThreadRegistry
   private var activity: [ThreadID: ThreadActivity] = [:]
 
   public init(pid: ProcessID, includeIdle: Bool) {
     self.pid = pid
     self.includeIdle = includeIdle
     stacks = NativeStacks(pid: pid)
+    registry = ThreadRegistry(pid: pid)
   }
 
   public var summary: String { "native" }
@@ -23,23 +23,12 @@ public final class NativeStackSource: StackSource {
     var chosen: [ThreadID] = []
     activity.removeAll(keepingCapacity: true)
     for tid in running {
-      let isRunning = threadIsRunning(tid)
+      let isRunning = registry.isRunning(tid)
       activity[tid] = ThreadActivity(running: isRunning)
       if includeIdle || isRunning { chosen.append(tid) }
     }
-    if statReaders.count > running.count {
-      // Threads have exited: close their /proc files.
-      let live = Set(running)
-      statReaders = statReaders.filter { live.contains($0.key) }
-      names = names.filter { live.contains($0.key) }
-    }
+    registry.keepOnly(running)
     return chosen
-  }
-
-  /// From /proc/PID/task/TID/stat, read before stopping (a stopped thread is never "R").
-  private func threadIsRunning(_ tid: ThreadID) -> Bool {
-    if statReaders[tid] == nil { statReaders[tid] = ThreadStatReader(pid: pid, tid: tid) }
-    return statReaders[tid]?.state()?.isRunning ?? false
   }
 
   public func capture(_ session: TraceSession, stopped: [ThreadID], errors: inout SampleErrors) -> PendingStacks {
@@ -63,23 +52,15 @@ public final class NativeStackSource: StackSource {
           continue
         }
         out.append(ThreadStack(
-          tid: tid.rawValue, name: threadName(tid),
+          tid: tid.rawValue, name: registry.name(tid),
           activity: activity[tid] ?? ThreadActivity(running: true), frames: frames))
       }
       return out
     }
   }
 
-  private func threadName(_ tid: ThreadID) -> String? {
-    if let n = names[tid] { return n }
-    let n = ProcFS.threadName(pid, tid)
-    names[tid] = n
-    return n
-  }
-
   public func targetChanged(_ session: TraceSession) {
     stacks.reset()
-    statReaders.removeAll()
-    names.removeAll()
+    registry.removeAll()
   }
 }

@@ -10,8 +10,7 @@ public final class PythonStackSource: StackSource {
   private let memory: RemoteMemory
   private var walker: PythonWalker
   private var codes: CodeObjectCache
-  private var statReaders: [ThreadID: ThreadStatReader] = [:]
-  private var names: [ThreadID: String] = [:]
+  private let registry: ThreadRegistry
   /// Scheduler state of each thread, read before stopping (a stopped thread is never "R").
   private var running: [ThreadID: Bool] = [:]
   /// Threads that had no Python thread state at the last capture (native worker
@@ -37,6 +36,7 @@ public final class PythonStackSource: StackSource {
     self.config = config
     walker = PythonWalker(layout: interpreter.layout, addresses: PythonAddresses(interpreter))
     codes = CodeObjectCache(layout: interpreter.layout, codeType: interpreter.codeType)
+    registry = ThreadRegistry(pid: pid)
     native = config.native ? NativeStacks(pid: pid) : nil
     merge = Self.merger(for: interpreter)
     threadNames = PythonThreadNames(layout: interpreter.layout, interpreter: interpreter)
@@ -55,9 +55,8 @@ public final class PythonStackSource: StackSource {
   public func threadsToStop(_ session: TraceSession) -> [ThreadID] {
     running.removeAll(keepingCapacity: true)
     let traced = session.runningThreads
-    for tid in traced { running[tid] = threadIsRunning(tid) }
-    statReaders = statReaders.filter { running[$0.key] != nil }
-    names = names.filter { running[$0.key] != nil }
+    for tid in traced { running[tid] = registry.isRunning(tid) }
+    registry.keepOnly(traced)
     if config.nonblocking { return [] }
     refreshKnownStates(wanted: traced.filter { running[$0] == true })
     // Native frames need registers, so --native --idle holds idle threads too.
@@ -103,11 +102,6 @@ public final class PythonStackSource: StackSource {
       out.append(state)
     }
     return out
-  }
-
-  private func threadIsRunning(_ tid: ThreadID) -> Bool {
-    if statReaders[tid] == nil { statReaders[tid] = ThreadStatReader(pid: pid, tid: tid) }
-    return statReaders[tid]?.state()?.isRunning ?? false
   }
 
   /// While held: the thread list and the frame chains of the threads kept. Idle
@@ -208,7 +202,7 @@ public final class PythonStackSource: StackSource {
           frames = try codes.frames(for: thread.frames, infos: infos)
           guard !frames.isEmpty else { continue }  // no Python code running in this thread
         }
-        let name = pythonNames[thread.ident] ?? threadName(thread.tid)
+        let name = pythonNames[thread.ident] ?? registry.name(thread.tid)
         out.append(ThreadStack(tid: thread.tid.rawValue, name: name, activity: activity, frames: frames))
       } catch {
         errors.count(Self.kind(error))
@@ -234,17 +228,9 @@ public final class PythonStackSource: StackSource {
     return out
   }
 
-  private func threadName(_ tid: ThreadID) -> String? {
-    if let n = names[tid] { return n }
-    let n = ProcFS.threadName(pid, tid)
-    names[tid] = n
-    return n
-  }
-
   /// After exec the interpreter may be another one, or gone.
   public func targetChanged(_ session: TraceSession) {
-    statReaders.removeAll()
-    names.removeAll()
+    registry.removeAll()
     nonPython.removeAll()
     knownStates.removeAll()
     guard let found = try? InterpreterLocator.locate(pid: pid, memory: memory) else {

@@ -17,7 +17,9 @@ public enum TargetCheck {
     } catch {
       throw .noSuchProcess(pid.rawValue)
     }
-    if status.state == "Z" || status.state == "X" { throw .zombie(pid.rawValue, parentPID: status.parentPID) }
+    // A leader that exited while other threads run shows "Z" but is still a live
+    // process: only a zombie without other threads is refused.
+    if (status.state == "Z" || status.state == "X") && status.threadCount <= 1 { throw .zombie(pid.rawValue, parentPID: status.parentPID) }
     if status.isKernelThread { throw .kernelThread(pid.rawValue, name: status.name) }
     if status.tracerPID != 0, status.tracerPID != Own.pid.rawValue {
       let tracer = ProcessID(status.tracerPID)
