@@ -16,7 +16,8 @@ import Testing
                  "leaf (coroutines.py:\(line["LEAF"]))"]
     let inChain = folded.count { $0.count > chain.count && Array($0.suffix(chain.count)) == chain }
     #expect(folded.total >= 50, "\(run.stderr)")
-    // The rest of the time goes to the event loop between steps.
-    #expect(inChain * 2 >= folded.total, "\(inChain) of \(folded.total)\n\(folded.describeTop())")
+    // The rest of the time goes to the event loop between steps (asyncio's own
+    // frames, which vary by version): the chain must still be the main stack.
+    #expect(inChain * 3 >= folded.total, "\(inChain) of \(folded.total)\n\(folded.describeTop())")
   }
 }

@@ -7,7 +7,7 @@ import sys
 async def leaf():
     total = 0
     while True:
-        for i in range(2000):
+        for i in range(20000):
             total += i  # @LEAF
         await asyncio.sleep(0)
 
