@@ -51,8 +51,6 @@ public final class ProcessMemory: RemoteMemory {
   public let pid: ProcessID
   private var memFD: Int32 = -1
   private var useProcMem = false
-  /// Reads and bytes read, for the benchmark and summary.
-  public private(set) var readCalls = 0
 
   public init(pid: ProcessID) { self.pid = pid }
   deinit { if memFD >= 0 { close(memFD) } }
@@ -62,7 +60,6 @@ public final class ProcessMemory: RemoteMemory {
     guard count <= 64 << 20, address.rawValue < 0x8000_0000_0000_0000 else {
       throw .unreadableMemory(address, count: count)
     }
-    readCalls += 1
     var buffer = [UInt8](repeating: 0, count: count)
     let got: Int = buffer.withUnsafeMutableBytes { raw in
       if !useProcMem {
@@ -86,7 +83,6 @@ public final class ProcessMemory: RemoteMemory {
     }
     let total = ranges.reduce(0) { $0 + max(0, $1.1) }
     guard total <= 64 << 20 else { throw .unreadableMemory(ranges[0].0, count: total) }
-    readCalls += 1
     var flat = [UInt8](repeating: 0, count: total)
     let got: Int = flat.withUnsafeMutableBytes { raw in
       var locals: [iovec] = []

@@ -8,8 +8,6 @@ public final class FoldedWriter: ProfileWriter {
   private let output: OutputFile
   private var pending: [[String]: Int] = [:]
   private var order: [[String]] = []
-  public private(set) var linesWritten = 0
-  public private(set) var flushes = 0
   public private(set) var samplesWritten = 0
 
   public init(output: OutputFile) { self.output = output }
@@ -34,7 +32,6 @@ public final class FoldedWriter: ProfileWriter {
       text += Self.line(stack, count)
       samples += count
     }
-    let lineCount = order.count
     pending.removeAll(keepingCapacity: true)
     order.removeAll(keepingCapacity: true)
     do {
@@ -42,8 +39,6 @@ public final class FoldedWriter: ProfileWriter {
     } catch {
       throw .output(path: output.path, error.errno ?? .ioError)
     }
-    linesWritten += lineCount
-    flushes += 1
     samplesWritten += samples
   }
 

@@ -30,18 +30,6 @@ public enum PythonString {
 
   /// The first API, without the object's address: compact text must then lie
   /// entirely inside `header` (legacy text is still read through its pointer).
-  @available(*, deprecated, message: "pass the object's address: decode(at:header:layout:readData:) reads text past the header")
-  public static func decode(
-    header: [UInt8], layout: PythonLayout,
-    readData: (RemoteAddress, Int) throws(SystemError) -> [UInt8]
-  ) throws(PythonReadError) -> String {
-    // Address 0 is never readable, so text beyond the header fails cleanly.
-    try decode(at: .null, header: header, layout: layout) { (address, count) throws(SystemError) -> [UInt8] in
-      if address.rawValue < 1 << 16 { throw .unreadableMemory(address, count: count) }
-      return try readData(address, count)
-    }
-  }
-
   /// The content of the bytes object at `address` (on Python 2 also a str),
   /// e.g. a code object's line table.
   public static func bytes(
