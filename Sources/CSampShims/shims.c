@@ -1,6 +1,7 @@
 #include "CSampShims.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ long sampswift_process_vm_readv(pid_t pid, const struct iovec *local, unsigned l
                                 const struct iovec *remote, unsigned long remote_count) {
   return process_vm_readv(pid, local, local_count, remote, remote_count, 0);
 }
+
+int sampswift_sched_getcpu(void) { return sched_getcpu(); }
 
 const unsigned long sampswift_ptrace_o_traceclone = PTRACE_O_TRACECLONE;
 const unsigned long sampswift_ptrace_o_traceexec = PTRACE_O_TRACEEXEC;

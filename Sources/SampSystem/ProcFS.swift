@@ -1,3 +1,4 @@
+import CSampShims
 import Glibc
 
 /// Readers for /proc/PID/... Parsing is kept in pure functions (tested without a
@@ -24,6 +25,12 @@ public enum ProcFS {
 
   public static func readText(_ path: String) throws(SystemError) -> String {
     String(decoding: try readFile(path), as: UTF8.self)
+  }
+
+  /// The CPU the calling thread runs on now (it may move right after), nil if unknown.
+  public static func currentCPU() -> Int? {
+    let cpu = sampswift_sched_getcpu()
+    return cpu >= 0 ? Int(cpu) : nil
   }
 
   public static func exists(_ pid: ProcessID) -> Bool {
@@ -142,10 +149,13 @@ public struct ThreadStat: Equatable, Sendable {
   public var state: UInt8
   /// User and system CPU ticks: unchanged between samples means the thread did not run.
   public var cpuTicks: UInt64
+  /// The CPU the thread last ran on (field 39), nil if the line is too short.
+  public var processor: Int?
 
-  public init(state: UInt8, cpuTicks: UInt64) {
+  public init(state: UInt8, cpuTicks: UInt64, processor: Int? = nil) {
     self.state = state
     self.cpuTicks = cpuTicks
+    self.processor = processor
   }
 
   /// Parses "tid (comm) S ppid ... utime stime ...": comm may hold spaces and
@@ -158,6 +168,7 @@ public struct ThreadStat: Equatable, Sendable {
     func number(_ i: Int) -> UInt64 { UInt64(String(decoding: fields[i], as: UTF8.self)) ?? 0 }
     state = s
     cpuTicks = number(11) + number(12)
+    processor = fields.count > 36 ? Int(String(decoding: fields[36], as: UTF8.self)) : nil
   }
 
   public var isRunning: Bool { state == UInt8(ascii: "R") }

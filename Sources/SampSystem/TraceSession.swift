@@ -16,6 +16,15 @@ public enum ProcessEnd: Equatable, Sendable, CustomStringConvertible {
   }
 }
 
+/// How `TraceSession.stop` waits for interrupted threads to reach their stops.
+public enum StopWait: Sendable {
+  /// Sleep until SIGCHLD: leaves the CPU to a thread that shares it with us.
+  case sleep
+  /// Poll for up to `TraceSession.stopPollNanos` first, then sleep: in a VM,
+  /// waking this idle vCPU for the SIGCHLD takes longer than the stop itself.
+  case poll
+}
+
 /// All ptrace state of one target process: every thread seized once (PTRACE_SEIZE,
 /// never PTRACE_ATTACH), stopped per sample with PTRACE_INTERRUPT and resumed at once.
 /// Signals that arrive while traced are passed on, the user's SIGSTOP/SIGCONT keep
@@ -54,6 +63,9 @@ public final class TraceSession {
   /// stopped are held meanwhile, so this is short; a thread that misses it is
   /// resumed when its stop comes, and its sample is lost.
   public static let stopTimeoutNanos: UInt64 = 100_000_000
+  /// How long `StopWait.poll` polls: a stop on another CPU takes about 20 µs
+  /// here; a target preempted before its stop is worth no more of our CPU.
+  public static let stopPollNanos: UInt64 = 30_000
   /// How long `detachAll` waits for running threads to stop so they can be
   /// detached; the kernel detaches any left when the profiler exits.
   public static let detachTimeoutNanos: UInt64 = 200_000_000
@@ -93,7 +105,7 @@ public final class TraceSession {
   /// Stops the given threads and returns those now stopped (a thread that exits,
   /// is in group-stop, or does not stop within `stopTimeoutNanos` is left out).
   /// Callers must `resume` what this returns; `withStopped` does so on every path.
-  public func stop(_ tids: [ThreadID]) -> [ThreadID] {
+  public func stop(_ tids: [ThreadID], wait: StopWait = .sleep) -> [ThreadID] {
     var waiting = Set<ThreadID>()
     for tid in tids where threads[tid] == .running {
       do {
@@ -106,11 +118,13 @@ public final class TraceSession {
     }
     var stopped: [ThreadID] = []
     stopped.reserveCapacity(waiting.count)
-    let deadline = Monotonic.now() + Self.stopTimeoutNanos
+    let now = Monotonic.now()
+    let deadline = now + Self.stopTimeoutNanos
+    let pollUntil = wait == .poll ? now + Self.stopPollNanos : 0
     // Wait for any thread, never one in particular: a thread's exit is only
     // reported once others are reaped (a blocking wait on the leader of an
     // exiting process never returns), and every event must be handled anyway.
-    while !waiting.isEmpty, let (who, event) = nextEvent(until: deadline) {
+    while !waiting.isEmpty, let (who, event) = nextEvent(until: deadline, pollUntil: pollUntil) {
       let asked = waiting.remove(who) != nil
       if handleStop(who, event) {
         // Any ptrace-stop of a thread we asked for will do: read it now; its
@@ -136,8 +150,8 @@ public final class TraceSession {
   }
 
   /// Runs `body` with the threads stopped and resumes them whatever happens.
-  public func withStopped<T>(_ tids: [ThreadID], _ body: ([ThreadID]) throws -> T) rethrows -> T {
-    let stopped = stop(tids)
+  public func withStopped<T>(_ tids: [ThreadID], wait: StopWait = .sleep, _ body: ([ThreadID]) throws -> T) rethrows -> T {
+    let stopped = stop(tids, wait: wait)
     defer { resume(stopped) }
     return try body(stopped)
   }
@@ -153,7 +167,8 @@ public final class TraceSession {
 
   /// The next event of any traced thread, or nil if none comes by `deadline`
   /// (CLOCK_MONOTONIC ns; 0 to only take what is pending) or nothing is traced.
-  private func nextEvent(until deadline: UInt64) -> (ThreadID, TraceEvent)? {
+  /// Until `pollUntil` it polls rather than sleeping.
+  private func nextEvent(until deadline: UInt64, pollUntil: UInt64 = 0) -> (ThreadID, TraceEvent)? {
     while true {
       do {
         if let event = try Wait.next(nil, blocking: false) { return event }
@@ -162,6 +177,7 @@ public final class TraceSession {
       }
       let now = Monotonic.now()
       if now >= deadline { return nil }
+      if now < pollUntil { continue }
       // SIGCHLD announces the next event; the 1 ms cap keeps this a poll where
       // SIGCHLD is not blocked (and so never pending).
       ProfilerSignals.waitForChild(until: min(deadline, now + 1_000_000))

@@ -24,6 +24,9 @@ struct iovec;
 long sampswift_process_vm_readv(pid_t pid, const struct iovec *local, unsigned long local_count,
                                 const struct iovec *remote, unsigned long remote_count);
 
+// sched_getcpu(3) needs _GNU_SOURCE too: the CPU this thread runs on now, or -1.
+int sampswift_sched_getcpu(void);
+
 // Option and event constants (macros or enums Swift may not see).
 extern const unsigned long sampswift_ptrace_o_traceclone;
 extern const unsigned long sampswift_ptrace_o_traceexec;

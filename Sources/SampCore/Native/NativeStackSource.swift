@@ -18,7 +18,7 @@ public final class NativeStackSource: StackSource {
 
   public var summary: String { "native" }
 
-  public func threadsToStop(_ session: TraceSession) -> [ThreadID] {
+  public func threadsToStop(_ session: TraceSession) -> StopPlan {
     let running = session.runningThreads
     var chosen: [ThreadID] = []
     activity.removeAll(keepingCapacity: true)
@@ -28,7 +28,7 @@ public final class NativeStackSource: StackSource {
       if includeIdle || isRunning { chosen.append(tid) }
     }
     registry.keepOnly(running)
-    return chosen
+    return StopPlan(chosen, wait: registry.stopWait(for: chosen))
   }
 
   public func capture(_ session: TraceSession, stopped: [ThreadID], errors: inout SampleErrors) -> PendingStacks {

@@ -52,20 +52,20 @@ public final class PythonStackSource: StackSource {
   /// Only running threads can change their Python stack: an idle one is blocked
   /// in the kernel, so it is read without being stopped. Threads that had no
   /// Python thread state last time are not stopped either.
-  public func threadsToStop(_ session: TraceSession) -> [ThreadID] {
+  public func threadsToStop(_ session: TraceSession) -> StopPlan {
     running.removeAll(keepingCapacity: true)
     let traced = session.runningThreads
     for tid in traced { running[tid] = registry.isRunning(tid) }
     registry.keepOnly(traced)
-    if config.nonblocking { return [] }
+    if config.nonblocking { return StopPlan([]) }
     refreshKnownStates(wanted: traced.filter { running[$0] == true })
     // Native frames need registers, so --native --idle holds idle threads too.
     let holdIdle = native != nil && config.includeIdle
     let chosen = traced.filter { (running[$0] == true || holdIdle) && !nonPython.contains($0) }
     // The sampler only captures when something is stopped; with --idle every
     // sample must be taken even when all threads sleep, so hold one.
-    if chosen.isEmpty, config.includeIdle, let first = traced.first { return [first] }
-    return chosen
+    if chosen.isEmpty, config.includeIdle, let first = traced.first { return StopPlan([first]) }
+    return StopPlan(chosen, wait: registry.stopWait(for: chosen))
   }
 
   /// A full walk of the thread list, done while the target runs: at most every

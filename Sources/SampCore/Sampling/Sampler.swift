@@ -125,16 +125,16 @@ public final class Sampler {
       execsSeen = execs
       source.targetChanged(session)
     }
-    let wanted = source.threadsToStop(session)
+    let plan = source.threadsToStop(session)
     var errors = SampleErrors()
     let holdStart = Monotonic.now()
     let pending: PendingStacks
-    if wanted.isEmpty && config.nonblocking {
+    if plan.threads.isEmpty && config.nonblocking {
       pending = source.capture(session, stopped: [], errors: &errors)
-    } else if wanted.isEmpty {
+    } else if plan.threads.isEmpty {
       pending = .empty
     } else {
-      pending = session.withStopped(wanted) { stopped in
+      pending = session.withStopped(plan.threads, wait: plan.wait) { stopped in
         source.capture(session, stopped: stopped, errors: &errors)
       }
       let held = Monotonic.now() - holdStart

@@ -26,8 +26,8 @@ public enum Snapshot {
     let log = Log.shared
     let source = try StackSources.choose(pid: pid, config: config, log: log)
     var errors = SampleErrors()
-    let wanted = source.threadsToStop(session)
-    let pending = session.withStopped(wanted) { stopped in
+    let plan = source.threadsToStop(session)
+    let pending = session.withStopped(plan.threads, wait: plan.wait) { stopped in
       source.capture(session, stopped: stopped, errors: &errors)
     }
     let threads = pending.resolve(&errors).sorted { $0.tid < $1.tid }

@@ -7,13 +7,24 @@ import SampSystem
 public protocol StackSource: AnyObject {
   /// A short description for the start line ("native", "Python 3.12.1").
   var summary: String { get }
-  /// Threads to stop for this sample; an empty list reads without stopping.
-  func threadsToStop(_ session: TraceSession) -> [ThreadID]
+  /// Threads to stop for this sample (none: read without stopping) and how to
+  /// wait for their stops.
+  func threadsToStop(_ session: TraceSession) -> StopPlan
   /// Runs while `stopped` are held: copy what may change and return the work to
   /// finish after they are resumed. Per-thread failures are counted in `errors`.
   func capture(_ session: TraceSession, stopped: [ThreadID], errors: inout SampleErrors) -> PendingStacks
   /// The target exec'd or its mappings changed in a way that needs a rescan.
   func targetChanged(_ session: TraceSession)
+}
+
+/// What to hold for one sample.
+public struct StopPlan {
+  public var threads: [ThreadID]
+  public var wait: StopWait
+  public init(_ threads: [ThreadID], wait: StopWait = .sleep) {
+    self.threads = threads
+    self.wait = wait
+  }
 }
 
 /// The second half of a sample, run after the threads are resumed.
