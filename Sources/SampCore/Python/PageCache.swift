@@ -13,8 +13,16 @@ final class PageCache: RemoteMemory {
   /// Bounds the copy for one capture (wild pointers must not fill memory).
   static let maxPages = 4096
 
+  /// At most this many pages are prefetched: past it a capture is a full
+  /// thread walk, not worth repeating blind.
+  static let maxPrefetch = 32
+
   private let memory: RemoteMemory
   private var pages: [UInt64: [UInt8]] = [:]
+  /// The page of the last read: frames sit side by side, so most reads hit it
+  /// again and skip the dictionary's hashing.
+  private var lastStart: UInt64 = .max
+  private var lastPage: [UInt8] = []
   private(set) var pageReads = 0
 
   init(_ memory: RemoteMemory) { self.memory = memory }
@@ -35,11 +43,32 @@ final class PageCache: RemoteMemory {
     return Array(page[offset...]) + Array(second[0..<(offset + count - Self.pageSize)])
   }
 
-  private func page(_ start: UInt64) throws(SystemError) -> [UInt8] {
-    if let cached = pages[start] { return cached }
-    let bytes = try memory.read(at: RemoteAddress(start), count: Self.pageSize)
+  /// The pages read so far, to prefetch in the next capture.
+  var pageStarts: [UInt64] { Array(pages.keys) }
+
+  /// Reads `starts` (usually the last capture's pages: a stack changes little
+  /// between samples) in one syscall instead of one each. Best effort: a page
+  /// that is gone now just leaves the set to be read page by page.
+  func prefetch(_ starts: [UInt64]) {
+    guard starts.count > 1, starts.count <= Self.maxPrefetch else { return }
+    let size = Self.pageSize
+    guard let got = try? memory.read(ranges: starts.map { (RemoteAddress($0), size) }) else { return }
     pageReads += 1
-    pages[start] = bytes
+    for (start, bytes) in zip(starts, got) { pages[start] = bytes }
+  }
+
+  private func page(_ start: UInt64) throws(SystemError) -> [UInt8] {
+    if start == lastStart { return lastPage }
+    let bytes: [UInt8]
+    if let cached = pages[start] {
+      bytes = cached
+    } else {
+      bytes = try memory.read(at: RemoteAddress(start), count: Self.pageSize)
+      pageReads += 1
+      pages[start] = bytes
+    }
+    lastStart = start
+    lastPage = bytes
     return bytes
   }
 }

@@ -28,6 +28,11 @@ public final class PythonStackSource: StackSource {
   /// idle threads costs nothing then). Refreshed while the target runs.
   private var knownStates: [ThreadID: ThreadState] = [:]
   private var knownStatesTime: UInt64 = 0
+  /// The pages the last capture read and the threads it held: the next capture
+  /// of the same threads reads them again in one syscall (the GIL moving to
+  /// another thread would make them a waste).
+  private var lastPages: [UInt64] = []
+  private var lastStopped: [ThreadID] = []
 
   public init(pid: ProcessID, interpreter: PythonInterpreterInfo, memory: RemoteMemory, config: SamplerConfig) {
     self.pid = pid
@@ -85,7 +90,8 @@ public final class PythonStackSource: StackSource {
   }
 
   /// While held: the states of just the held threads, when every one is known;
-  /// nil when a full walk is needed (--idle, an unknown or reused state).
+  /// nil when a full walk is needed (--idle, an unknown or reused state). The
+  /// GIL's holder costs a read of its own, so it is read only for --gil.
   private func heldStates(_ stopped: [ThreadID], _ memory: RemoteMemory) -> [ThreadState]? {
     guard !config.includeIdle, !stopped.isEmpty else { return nil }
     var out: [ThreadState] = []
@@ -94,7 +100,7 @@ public final class PythonStackSource: StackSource {
     for tid in stopped {
       if nonPython.contains(tid) { continue }
       guard let known = knownStates[tid] else { return nil }
-      if holders[known.interp] == nil {
+      if config.onlyGIL, holders[known.interp] == nil {
         guard let holder = try? walker.gilHolder(memory, interp: known.interp) else { return nil }
         holders[known.interp] = .some(holder)
       }
@@ -113,9 +119,17 @@ public final class PythonStackSource: StackSource {
       return .empty
     }
     let pages = PageCache(memory)
+    if stopped == lastStopped { pages.prefetch(lastPages) }
+    defer {
+      lastPages = pages.pageStarts
+      lastStopped = stopped
+    }
     var states: [ThreadState]
+    // Whether states say who holds the GIL (a full walk always reads it).
+    var gilKnown = true
     if let few = heldStates(stopped, pages) {
       states = few
+      gilKnown = config.onlyGIL
     } else {
       do {
         states = try walker.threadStates(pages)
@@ -141,8 +155,8 @@ public final class PythonStackSource: StackSource {
       guard let isRunning = running[tid] else { continue }
       if !config.includeIdle && !isRunning { continue }
       if config.onlyGIL && !state.holdsGIL { continue }
-      var pending = Pending(tid: tid, ident: state.threadID, running: isRunning, holdsGIL: state.holdsGIL, frames: [],
-                            error: state.error)
+      var pending = Pending(tid: tid, ident: state.threadID, running: isRunning,
+                            holdsGIL: gilKnown ? state.holdsGIL : nil, frames: [], error: state.error)
       if pending.error == nil {
         do { pending.frames = try walker.walkFrames(pages, from: state.topFrame) } catch { pending.error = error }
       }
@@ -166,7 +180,8 @@ public final class PythonStackSource: StackSource {
     /// The Python thread ident (pthread_t), the key of threading._active.
     var ident: UInt64
     var running: Bool
-    var holdsGIL: Bool
+    /// nil when not read this sample.
+    var holdsGIL: Bool?
     var frames: [CapturedFrame]
     var error: PythonReadError?
     /// --native: where this thread's registers and stack were copied.

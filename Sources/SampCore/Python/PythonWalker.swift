@@ -230,12 +230,24 @@ public struct PythonWalker {
   /// mark the frame above them as an entry frame.
   public func walkFrames(_ memory: RemoteMemory, from first: RemoteAddress) throws(PythonReadError) -> [CapturedFrame] {
     var frames: [CapturedFrame] = []
-    var seen = Set<RemoteAddress>()
     var address = first
     let size = frameReadSize
+    // Brent's cycle check: compare with a frame saved at power-of-two steps; no
+    // set to hash into while the target is held.
+    var saved = RemoteAddress.null
+    var steps = 0
+    var sinceSaved = 0
+    var power = 1
     while !address.isNull {
-      guard seen.insert(address).inserted else { throw .corruptData("cycle in the frame chain") }
-      guard seen.count <= limits.maxFrames else { throw .badSize(what: "frame chain length", value: seen.count) }
+      if address == saved { throw .corruptData("cycle in the frame chain") }
+      steps += 1
+      guard steps <= limits.maxFrames else { throw .badSize(what: "frame chain length", value: steps) }
+      sinceSaved += 1
+      if sinceSaved == power {
+        saved = address
+        power *= 2
+        sinceSaved = 0
+      }
       let view = ByteView(try read(memory, address, size))
       address = view.pointer(at: layout.framePrevious)
       let code = RemoteAddress(view.u64(at: layout.frameCode) & ~layout.executableTagMask)
