@@ -160,16 +160,40 @@ public struct ThreadStat: Equatable, Sendable {
 
   /// Parses "tid (comm) S ppid ... utime stime ...": comm may hold spaces and
   /// parentheses, so fields are counted after the last ')'.
-  public init?<C: Collection>(parsing bytes: C) where C.Element == UInt8 {
-    let array = Array(bytes)
-    guard let close = array.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-    let fields = array[(close + 1)...].split(separator: UInt8(ascii: " "))
-    guard fields.count > 13, let s = fields.first?.first else { return nil }
-    func number(_ i: Int) -> UInt64 { UInt64(String(decoding: fields[i], as: UTF8.self)) ?? 0 }
-    state = s
-    cpuTicks = number(11) + number(12)
-    processor = fields.count > 36 ? Int(String(decoding: fields[36], as: UTF8.self)) : nil
+  public init?<C: BidirectionalCollection>(parsing bytes: C) where C.Element == UInt8 {
+    guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+    // One pass, no allocation: this runs for every thread before every sample.
+    var field = -1
+    var inField = false
+    var state: UInt8 = 0
+    var utime: UInt64 = 0
+    var stime: UInt64 = 0
+    var cpu: UInt64 = 0
+    for byte in bytes[bytes.index(after: close)...] {
+      if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") {
+        inField = false
+        continue
+      }
+      if !inField {
+        inField = true
+        field += 1
+        if field == 0 { state = byte }
+      }
+      let digit = byte &- UInt8(ascii: "0")
+      guard digit < 10 else { continue }
+      switch field {
+      case 11: utime = utime &* 10 &+ UInt64(digit)
+      case 12: stime = stime &* 10 &+ UInt64(digit)
+      case 36: cpu = cpu &* 10 &+ UInt64(digit)
+      default: break
+      }
+    }
+    guard field >= 13 else { return nil }
+    self.state = state
+    cpuTicks = utime &+ stime
+    processor = field >= 36 ? Int(exactly: cpu) : nil
   }
+
 
   public var isRunning: Bool { state == UInt8(ascii: "R") }
 }

@@ -18,7 +18,8 @@ public final class Sampler {
     case outputClosed
   }
 
-  private var random = SystemRandomNumberGenerator()
+  /// Seeded once: the system generator costs a getrandom syscall a sample.
+  private var random = SplitMix64(seed: UInt64.random(in: .min ... .max))
   /// The session's exec count when the source last rescanned the target.
   private var execsSeen = 0
   /// Labels already built: the same frames recur sample after sample, and
