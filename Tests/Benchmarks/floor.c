@@ -5,7 +5,11 @@
 // PTRACE_SEIZEs it, and times PTRACE_INTERRUPT + waitpid + PTRACE_CONT round
 // trips, spaced about a millisecond apart as a 1 kHz sampler would space them.
 // Also times a 64-byte and a 4 KiB process_vm_readv from the running child and
-// a pread of /proc/PID/task/TID/stat (what a profiler reads to tell idle threads).
+// a pread of /proc/PID/task/TID/stat (what a profiler reads to tell idle threads),
+// and the least a sample of a Python stack holds: the round trip with one 4 KiB
+// read, made while the child is stopped, of a page the child keeps writing (the
+// first read after a stop and a page hot in the other CPU's cache cost more
+// than a read of a quiet page).
 //
 // Where the two run matters, most of all in a VM (waking an idle vCPU is slow),
 // so the busy child is measured on another CPU than the tracer (the usual case:
@@ -27,6 +31,8 @@
 #include <unistd.h>
 
 static char buffer[4096] = "sampswift floor: remote bytes";
+// What the busy child writes, a cache line at a time, as an interpreter writes its frames.
+static volatile char hot[4096] __attribute__((aligned(4096)));
 
 static long long now_ns(void) {
   struct timespec ts;
@@ -66,9 +72,8 @@ static pid_t start_child(int busy, int cpu) {
   if (pid < 0) die("fork");
   if (pid == 0) {
     pin(cpu);
-    volatile unsigned long spin = 0;
     if (busy)
-      for (;;) spin++;
+      for (unsigned long spin = 0;; spin++) hot[(spin * 64) % sizeof hot] = (char)spin;
     for (;;) pause();
   }
   return pid;
@@ -80,7 +85,8 @@ static void sleep_ns(long ns) {
 }
 
 // poll: wait for the stop with waitpid(WNOHANG) in a loop rather than blocking.
-static void round_trips(const char *name, int busy, int tracer_cpu, int child_cpu, int poll,
+// read_hot: read the page the child writes while it is stopped.
+static void round_trips(const char *name, int busy, int tracer_cpu, int child_cpu, int poll, int read_hot,
                         int iterations) {
   pin(tracer_cpu);
   pid_t child = start_child(busy, child_cpu);
@@ -99,6 +105,11 @@ static void round_trips(const char *name, int busy, int tracer_cpu, int child_cp
     } else if (waitpid(child, &status, __WALL) != child) {
       die("waitpid");
     }
+    if (read_hot) {
+      char page[sizeof hot];
+      struct iovec here = {page, sizeof page}, there = {(void *)hot, sizeof hot};
+      if (process_vm_readv(child, &here, 1, &there, 1, 0) != (ssize_t)sizeof page) die("process_vm_readv");
+    }
     if (ptrace(PTRACE_CONT, child, 0, 0) != 0) die("PTRACE_CONT");
     long long t1 = now_ns();
     if (i >= 0) samples[i] = t1 - t0;
@@ -107,7 +118,7 @@ static void round_trips(const char *name, int busy, int tracer_cpu, int child_cp
   report(name, samples, iterations);
 
   static int reads_done = 0;
-  if (busy && !reads_done) {
+  if (busy && !read_hot && !reads_done) {
     // Remote reads and /proc reads from the running child, once.
     reads_done = 1;
     int reads = iterations * 5;
@@ -147,9 +158,11 @@ int main(int argc, char **argv) {
   int iterations = argc > 1 ? atoi(argv[1]) : 2000;
   if (iterations < 10) iterations = 10;
   int other = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
-  round_trips("roundtrip_busy", 1, 0, other, 0, iterations);
-  round_trips("roundtrip_busy_same_cpu", 1, 0, 0, 0, iterations);
-  round_trips("roundtrip_busy_polled", 1, 0, other, 1, iterations);
-  round_trips("roundtrip_sleeping", 0, 0, other, 0, iterations);
+  round_trips("roundtrip_busy", 1, 0, other, 0, 0, iterations);
+  round_trips("roundtrip_busy_same_cpu", 1, 0, 0, 0, 0, iterations);
+  round_trips("roundtrip_busy_polled", 1, 0, other, 1, 0, iterations);
+  round_trips("roundtrip_sleeping", 0, 0, other, 0, 0, iterations);
+  round_trips("roundtrip_busy_hot_read", 1, 0, other, 0, 1, iterations);
+  round_trips("roundtrip_busy_polled_hot_read", 1, 0, other, 1, 1, iterations);
   return 0;
 }
