@@ -618,6 +618,32 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
 
+def proc_run_seconds(pid):
+    """Exact CPU time of all the process's threads (schedstat's run time, ns), or None."""
+    total = 0
+    try:
+        for task in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, task)) as f:
+                total += int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e9
+
+
+def window_noise_pct(readings, window):
+    """CPU % in consecutive windows of `window` readings (taken a second apart) and
+    half their interquartile range: how much the share moves within one run."""
+    shares = []
+    for i in range(window, len(readings), window):
+        (c0, t0), (c1, t1) = readings[i - window], readings[i]
+        if c0 is not None and c1 is not None and t1 > t0:
+            shares.append((c1 - c0) / (t1 - t0) * 100)
+    if len(shares) < 4:
+        return None, shares
+    q1, _, q3 = statistics.quantiles(shares, n=4)
+    return (q3 - q1) / 2, shares
+
+
 def proc_status_kb(pid, key):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -650,10 +676,12 @@ def bench_cpu_memory(bench):
         start = time.perf_counter()
         first = {name: (proc_cpu_seconds(w.proc.pid), time.perf_counter()) for name, (_, w, _) in procs.items()}
         rss = {name: [] for name in procs}
+        runs = {name: [(proc_run_seconds(w.proc.pid), time.perf_counter())] for name, (_, w, _) in procs.items()}
         while time.perf_counter() - start < seconds:
             time.sleep(1)
             for name, (_, w, _) in procs.items():
                 rss[name].append(proc_status_kb(w.proc.pid, "VmRSS"))
+                runs[name].append((proc_run_seconds(w.proc.pid), time.perf_counter()))
         rows = []
         for name, (target, w, out) in procs.items():
             pid = w.proc.pid
@@ -669,9 +697,11 @@ def bench_cpu_memory(bench):
             else:
                 samples = parse_pyspy_summary(text).get("samples")
             steady = (cpu - cpu0) / (time.perf_counter() - t0)
+            noise, windows = window_noise_pct(runs[name], max(1, seconds // 12))
             series = [x for x in rss[name] if x]
             rows.append({"profiler": name, "seconds": seconds, "cpu_pct_total": cpu / wall * 100,
-                         "cpu_pct_steady": steady * 100, "samples": samples,
+                         "cpu_pct_steady": steady * 100, "cpu_noise_pct": noise,
+                         "cpu_pct_windows": windows, "samples": samples,
                          "cpu_us_per_sample": cpu * 1e6 / samples if samples else None,
                          "vmhwm_kb": hwm, "rss_first_kb": series[0] if series else None,
                          "rss_last_kb": series[-1] if series else None})
@@ -763,11 +793,12 @@ def verdicts(results):
         row = find(slow, **keys)
         return ", held %.1f%%" % row["held_pct"] if row and row.get("held_pct") is not None else ""
 
-    def bar(text, value, limit, unit="%", extra="", spread=None):
+    def bar(text, value, limit, unit="%", extra="", spread=None, digits=1):
         if value is None:
             out.append((text, "n/a", "not measured"))
             return
-        shown = ("%.1f" % value) + unit + (" (noise ±%.1f%%%s)" % (spread, extra) if spread is not None else extra)
+        shown = ("%.*f" % (digits, value)) + unit + (
+            " (noise ±%.*f%%%s)" % (digits, spread, extra) if spread is not None else extra)
         if value <= limit:
             verdict = "meets"
         elif spread is not None and value - spread <= limit:
@@ -828,7 +859,8 @@ def verdicts(results):
         extra=" median, best %.1f ms" % att["one_sample_best_ms"] if att and att.get("one_sample_best_ms") else "")
     cpu = find(results.get("cpu_memory"), profiler="sampswift")
     if cpu:
-        bar("profiler CPU ≤ 1% of a core at 100 Hz", cpu["cpu_pct_steady"], 1)
+        bar("profiler CPU ≤ 1% of a core at 100 Hz", cpu["cpu_pct_steady"], 1, digits=2,
+            spread=cpu.get("cpu_noise_pct"))
         grew = (cpu["rss_last_kb"] or 0) - (cpu["rss_first_kb"] or 0)
         out.append(("memory flat", "RSS %s → %s KiB (VmHWM %s KiB)" % (cpu["rss_first_kb"], cpu["rss_last_kb"],
                                                                    cpu["vmhwm_kb"]),
@@ -941,14 +973,17 @@ def write_report(results, path):
 
     cm = results.get("cpu_memory")
     if cm:
-        rows = [[r["profiler"], r["seconds"], fmt(r["cpu_pct_steady"], "%.2f%%"), fmt(r["cpu_pct_total"], "%.2f%%"),
-                 r["samples"], fmt(r["cpu_us_per_sample"], "%.0f"), r["vmhwm_kb"],
+        rows = [[r["profiler"], r["seconds"], fmt(r["cpu_pct_steady"], "%.2f%%"),
+                 fmt(r.get("cpu_noise_pct"), "±%.2f%%"), fmt(r["cpu_pct_total"], "%.2f%%"), r["samples"], fmt(r["cpu_us_per_sample"], "%.0f"), r["vmhwm_kb"],
                  "%s → %s" % (r["rss_first_kb"], r["rss_last_kb"])] for r in cm]
         lines += ["## 5. Profiler CPU and memory at 100 Hz", "",
                   "A Python target with many distinct stacks (random depth up to 60). CPU = utime+stime from "
                   "/proc/PID/stat over wall time (steady: from attach on; total: from exec, so it includes "
-                  "startup); memory = VmHWM and VmRSS from /proc/PID/status, first and last second.", "",
-                  table(["profiler", "s", "CPU steady", "CPU total", "samples", "CPU µs/sample", "VmHWM KiB",
+                  "startup); \"noise\" is half the interquartile range of the CPU share in about 12 "
+                  "windows of the run (exact run time from /proc/PID/task/*/schedstat): how much the share "
+                  "moves by itself on this machine. Memory = VmHWM and VmRSS from /proc/PID/status, first "
+                  "and last second.", "",
+                  table(["profiler", "s", "CPU steady", "noise", "CPU total", "samples", "CPU µs/sample", "VmHWM KiB",
                          "VmRSS KiB"], rows), ""]
 
     acc = results.get("accuracy")
