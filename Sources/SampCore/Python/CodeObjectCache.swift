@@ -10,11 +10,11 @@ final class CodeInfo {
   let firstTraceableByte: Int?
   /// The header fields this entry was decoded from; a changed header means the
   /// address now holds another object.
-  let fingerprint: [UInt8]
+  let fingerprint: [UInt64]
   /// Byte offset -> line, filled as samples ask.
   private var lines: [Int: Int?] = [:]
 
-  init(name: String, file: String, firstLine: Int, lineTable: [UInt8], firstTraceableByte: Int?, fingerprint: [UInt8]) {
+  init(name: String, file: String, firstLine: Int, lineTable: [UInt8], firstTraceableByte: Int?, fingerprint: [UInt64]) {
     self.name = name
     self.file = file
     self.firstLine = firstLine
@@ -47,30 +47,38 @@ final class CodeObjectCache {
   private(set) var decodes = 0
   private(set) var hits = 0
 
+  /// Where the fields that identify a code object's content sit in its header
+  /// (refcounts and caches excluded), and how wide they are; worked out once,
+  /// since every code address of every sample is checked against them.
+  private let identityFields: [(offset: Int, wide: Bool)]
+  private let headerSize: Int
+
   init(layout: PythonLayout, codeType: RemoteAddress?) {
     self.layout = layout
     self.codeType = codeType
+    var fields = [layout.objectType, layout.codeName, layout.codeQualname, layout.codeFilename, layout.codeLineTable]
+      .compactMap { $0 }.map { (offset: $0, wide: true) }
+    fields.append((offset: layout.codeFirstLineNo, wide: false))
+    if let ft = layout.codeFirstTraceable { fields.append((offset: ft, wide: false)) }
+    identityFields = fields
+    let readFields = [layout.objectType, layout.codeName, layout.codeQualname, layout.codeFilename,
+                      layout.codeLineTable, layout.codeFirstLineNo, layout.codeFirstTraceable].compactMap { $0 }
+    headerSize = (readFields.max() ?? 0) + 8
   }
 
   var count: Int { entries.count }
 
-  private var headerSize: Int {
-    let fields = [layout.objectType, layout.codeName, layout.codeQualname, layout.codeFilename,
-                  layout.codeLineTable, layout.codeFirstLineNo, layout.codeFirstTraceable].compactMap { $0 }
-    return (fields.max() ?? 0) + 8
+  private func field(_ field: (offset: Int, wide: Bool), _ header: ByteView) -> UInt64 {
+    field.wide ? header.u64(at: field.offset) : UInt64(header.u32(at: field.offset))
   }
 
-  /// The fields that identify a code object's content; refcounts and caches excluded.
-  private func fingerprint(_ header: ByteView) -> [UInt8] {
-    var out: [UInt8] = []
-    for offset in [layout.objectType, layout.codeName, layout.codeQualname, layout.codeFilename, layout.codeLineTable]
-      .compactMap({ $0 })
-    {
-      out += header.slice(offset, 8)
-    }
-    out += header.slice(layout.codeFirstLineNo, 4)
-    if let ft = layout.codeFirstTraceable { out += header.slice(ft, 4) }
-    return out
+  private func fingerprint(_ header: ByteView) -> [UInt64] { identityFields.map { field($0, header) } }
+
+  /// Compared in place: no array built for a code object already known.
+  private func matches(_ known: CodeInfo, _ header: ByteView) -> Bool {
+    guard known.fingerprint.count == identityFields.count else { return false }
+    for (i, f) in identityFields.enumerated() where known.fingerprint[i] != field(f, header) { return false }
+    return true
   }
 
   /// Infos for every distinct code address, read in one batch; an address that
@@ -105,11 +113,11 @@ final class CodeObjectCache {
       entries[code] = nil
       throw .corruptData("frame's code pointer does not point at a code object")
     }
-    let identity = fingerprint(header)
-    if let known = entries[code], known.fingerprint == identity {
+    if let known = entries[code], matches(known, header) {
       hits += 1
       return known
     }
+    let identity = fingerprint(header)
     let nameField = layout.codeQualname ?? layout.codeName
     let name = try string(at: header.pointer(at: nameField), memory)
     let file = try string(at: header.pointer(at: layout.codeFilename), memory)

@@ -84,10 +84,20 @@ public struct PythonWalker {
   /// FRAME_OWNED_BY_GENERATOR: the same value in every version that has owners.
   static let ownedByGenerator = 1
 
+  /// Bytes to read for one thread state and one frame: up to the last field used.
+  private let tstateReadSize: Int
+  private let frameReadSize: Int
+
   public init(layout: PythonLayout, addresses: PythonAddresses, limits: Limits = Limits()) {
     self.layout = layout
     self.addresses = addresses
     self.limits = limits
+    let tstateFields = [layout.tstateNext, layout.tstateInterp, layout.tstateThreadID, layout.tstateFrame,
+                        layout.tstateCFrame, layout.tstateCurrentFrame, layout.tstateNativeThreadID].compactMap { $0 }
+    tstateReadSize = (tstateFields.max() ?? 0) + 8
+    let frameFields = [layout.framePrevious, layout.frameCode, layout.frameLasti, layout.frameInstrPtr,
+                       layout.frameOwner, layout.frameIsEntry].compactMap { $0 }
+    frameReadSize = (frameFields.max() ?? 0) + 8
   }
 
   /// Every thread of every interpreter with its frames.
@@ -133,11 +143,6 @@ public struct PythonWalker {
 
   // MARK: threads
 
-  private var tstateReadSize: Int {
-    let fields = [layout.tstateNext, layout.tstateInterp, layout.tstateThreadID, layout.tstateFrame, layout.tstateCFrame,
-                  layout.tstateCurrentFrame, layout.tstateNativeThreadID].compactMap { $0 }
-    return (fields.max() ?? 0) + 8
-  }
 
   private func threadState(_ memory: RemoteMemory, _ tstate: RemoteAddress, interp: RemoteAddress, holder: RemoteAddress?)
     throws(PythonReadError) -> (ThreadState, next: RemoteAddress)
@@ -220,11 +225,6 @@ public struct PythonWalker {
 
   // MARK: frames
 
-  private var frameReadSize: Int {
-    let fields = [layout.framePrevious, layout.frameCode, layout.frameLasti, layout.frameInstrPtr, layout.frameOwner,
-                  layout.frameIsEntry].compactMap { $0 }
-    return (fields.max() ?? 0) + 8
-  }
 
   /// Innermost first. Shim frames (owner >= ownerCStack, 3.12+) are skipped and
   /// mark the frame above them as an entry frame.
