@@ -100,7 +100,8 @@ public final class TraceSession {
   deinit { detachAll() }
 
   public var isAlive: Bool { ended == nil && !threads.isEmpty }
-  public var runningThreads: [ThreadID] { threads.filter { $0.value == .running }.map(\.key).sorted() }
+  /// Sorted; built without an intermediate dictionary (this runs every sample).
+  public var runningThreads: [ThreadID] { threads.compactMap { $0.value == .running ? $0.key : nil }.sorted() }
 
   /// Stops the given threads and returns those now stopped (a thread that exits,
   /// is in group-stop, or does not stop within `stopTimeoutNanos` is left out).
