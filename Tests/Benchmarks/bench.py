@@ -1045,7 +1045,14 @@ def main():
     parser.add_argument("--compare", metavar="BINARY", help="a second sampswift build to measure beside --binary "
                         "(\"sampswift-B\" in the tables), for the A/B of a change")
     parser.add_argument("--no-priority", action="store_true", help="do not raise the benchmark's priority")
+    parser.add_argument("--from-results", metavar="JSON", help="measure nothing: write the report from a "
+                        "results.json of an earlier full run (after editing notes.md)")
     args = parser.parse_args()
+    if args.from_results:
+        with open(args.from_results) as f:
+            write_report(json.load(f), args.report)
+        log("wrote %s from %s" % (args.report, args.from_results))
+        return
     # SIGTERM ends the run like Ctrl-C, so the finally below restores the priority.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     undo = None if args.no_priority else raise_priority()
