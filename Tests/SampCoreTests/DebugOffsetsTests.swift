@@ -177,7 +177,7 @@ private func setField(_ name: String, _ value: UInt64, in image: inout [UInt8], 
   }
 
   @Test func garbageAfterAValidHeaderNeverTraps() throws {
-    var rng = SplitMix(seed: 7)
+    var rng = SplitMix64(seed: 7)
     let good = image314()
     let header = Array(good.prefix(DebugOffsets.headerSize))
     var parsedCount = 0

@@ -258,7 +258,7 @@ private struct DumpedCode: Decodable {
 
   @Test(arguments: [PythonLayout.LineTableFormat.lnotab(signedLineDelta: true), .lnotab(signedLineDelta: false), .linetable310, .locations311])
   func garbageNeverTraps(format: PythonLayout.LineTableFormat) {
-    var rng = SplitMix(seed: 0x5eed)
+    var rng = SplitMix64(seed: 0x5eed)
     for round in 0..<2_000 {
       let count = Int(rng.next() % 64)
       let table = (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
@@ -285,18 +285,5 @@ private struct DumpedCode: Decodable {
     #expect(LineTable.line(forByteOffset: 0, table: [], firstLine: 1, format: f) == nil)
     #expect(LineTable.line(forByteOffset: 0, table: [], firstLine: 1, format: .linetable310) == nil)
     #expect(LineTable.line(forByteOffset: 0, table: [7], firstLine: 1, format: .lnotab(signedLineDelta: true)) == 1)
-  }
-}
-
-/// A small deterministic generator, so garbage tests are reproducible.
-struct SplitMix {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

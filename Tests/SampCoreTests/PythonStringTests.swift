@@ -141,7 +141,7 @@ private func layout(_ major: Int, _ minor: Int) throws -> PythonLayout {
   }
 
   @Test func garbageNeverTraps() throws {
-    var rng = SplitMix(seed: 42)
+    var rng = SplitMix64(seed: 42)
     for l in [try layout(2, 7), try layout(3, 11), try layout(3, 12)] {
       for _ in 0..<3_000 {
         let count = Int(rng.next() % 96)
