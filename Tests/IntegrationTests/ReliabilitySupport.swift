@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+@testable import SampCore
+
 // Shared by the Reliability*Tests: run lengths (CI vs soak), the rel_* fixtures,
 // a profiler running in the background that a test can signal, and /proc checks.
 
@@ -291,21 +293,14 @@ extension TargetProcess {
 /// A reproducible random source for a run, seeded from the clock unless
 /// SAMPSWIFT_SEED is set (the seed is printed so a failure can be replayed).
 struct SeededRandom: RandomNumberGenerator {
-  private var state: UInt64
+  private var generator: SplitMix64
   let seed: UInt64
   init() {
     seed = ProcessInfo.processInfo.environment["SAMPSWIFT_SEED"].flatMap { UInt64($0) }
       ?? UInt64(Date().timeIntervalSince1970 * 1000)
-    state = seed
+    generator = SplitMix64(seed: seed)
   }
-  mutating func next() -> UInt64 {
-    // splitmix64
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
+  mutating func next() -> UInt64 { generator.next() }
 }
 
 /// Polls `condition` every millisecond until it holds (true) or `within` seconds pass (false).

@@ -61,9 +61,7 @@ final class CodeObjectCache {
     fields.append((offset: layout.codeFirstLineNo, wide: false))
     if let ft = layout.codeFirstTraceable { fields.append((offset: ft, wide: false)) }
     identityFields = fields
-    let readFields = [layout.objectType, layout.codeName, layout.codeQualname, layout.codeFilename,
-                      layout.codeLineTable, layout.codeFirstLineNo, layout.codeFirstTraceable].compactMap { $0 }
-    headerSize = (readFields.max() ?? 0) + 8
+    headerSize = (fields.map(\.offset).max() ?? 0) + 8  // every field read is an identity field
   }
 
   var count: Int { entries.count }

@@ -120,10 +120,6 @@ public final class PythonStackSource: StackSource {
     }
     let pages = PageCache(memory)
     if stopped == lastStopped { pages.prefetch(lastPages) }
-    defer {
-      lastPages = pages.pageStarts
-      lastStopped = stopped
-    }
     var states: [ThreadState]
     // Whether states say who holds the GIL (a full walk always reads it).
     var gilKnown = true
@@ -171,7 +167,12 @@ public final class PythonStackSource: StackSource {
       }
       kept.append(pending)
     }
-    return PendingStacks { [self] errors in resolve(kept, &errors) }
+    return PendingStacks { [self] errors in
+      // Noted after resume: nothing the hold does not need happens inside it.
+      lastPages = pages.pageStarts
+      lastStopped = stopped
+      return resolve(kept, &errors)
+    }
   }
 
   /// One thread between capture and resolve.
