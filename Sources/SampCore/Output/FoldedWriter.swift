@@ -6,13 +6,14 @@ import SampSystem
 /// has every sample; flame graph tools sum the repeated lines of later blocks.
 public final class FoldedWriter: ProfileWriter {
   private let output: OutputFile
-  private var pending: [[String]: Int] = [:]
-  private var order: [[String]] = []
+  public let labels = LabelTable()
+  private var pending: [[UInt32]: Int] = [:]
+  private var order: [[UInt32]] = []
   public private(set) var samplesWritten = 0
 
   public init(output: OutputFile) { self.output = output }
 
-  public func add(_ stack: [String], count: Int) {
+  public func add(ids stack: [UInt32], count: Int) {
     guard !stack.isEmpty, count > 0 else { return }
     if let existing = pending[stack] {
       pending[stack] = existing + count
@@ -29,11 +30,12 @@ public final class FoldedWriter: ProfileWriter {
     var samples = 0
     for stack in order {
       let count = pending[stack] ?? 0
-      text += Self.line(stack, count)
+      text += Self.line(stack.map { labels[$0] }, count)
       samples += count
     }
     pending.removeAll(keepingCapacity: true)
     order.removeAll(keepingCapacity: true)
+    labels.trim()
     do {
       try output.write(text)
     } catch {

@@ -22,9 +22,10 @@ public final class Sampler {
   private var random = SplitMix64(seed: UInt64.random(in: .min ... .max))
   /// The session's exec count when the source last rescanned the target.
   private var execsSeen = 0
-  /// Labels already built: the same frames recur sample after sample, and
-  /// building a label (path shortening, sanitizing) costs more than a lookup.
-  private var labels: [Frame: String] = [:]
+  /// Label IDs of frames already labelled, valid for one generation of the
+  /// writer's label table.
+  private var labelIDs: [Frame: UInt32] = [:]
+  private var labelsGeneration = 0
 
   public init(config: SamplerConfig, session: TraceSession, source: StackSource) {
     self.config = config
@@ -151,23 +152,30 @@ public final class Sampler {
     stats.samples += 1
     for (kind, n) in errors.counts { stats.errors.count(kind, n) }
     for stack in stacks {
-      var line: [String] = []
+      var line: [UInt32] = []
       line.reserveCapacity(stack.frames.count + 1)
       if config.threadRoots {
-        line.append(FrameLabeler.sanitize("thread \(stack.name ?? "?") (\(stack.tid))"))
+        line.append(writer.labels.id(FrameLabeler.sanitize("thread \(stack.name ?? "?") (\(stack.tid))")))
       }
-      for frame in stack.frames { line.append(label(frame)) }
-      writer.add(line, count: 1)
+      for frame in stack.frames { line.append(labelID(frame, writer.labels)) }
+      writer.add(ids: line, count: 1)
       stats.stacks += 1
     }
   }
 
-  private func label(_ frame: Frame) -> String {
-    if let known = labels[frame] { return known }
-    if labels.count >= 200_000 { labels.removeAll(keepingCapacity: true) }  // bound memory
-    let made = config.labels.label(frame)
-    labels[frame] = made
-    return made
+  /// The label ID of a frame, memoized: the same frames recur sample after
+  /// sample, and building a label (path shortening, sanitizing) costs more than
+  /// a lookup, which for Python frames hashes one integer (`Frame.identity`).
+  private func labelID(_ frame: Frame, _ table: LabelTable) -> UInt32 {
+    if table.generation != labelsGeneration {
+      labelIDs.removeAll(keepingCapacity: true)
+      labelsGeneration = table.generation
+    }
+    if let known = labelIDs[frame] { return known }
+    if labelIDs.count >= LabelTable.maxLabels { labelIDs.removeAll(keepingCapacity: true) }  // bound memory
+    let id = table.id(config.labels.label(frame))
+    labelIDs[frame] = id
+    return id
   }
 
   private func flush(_ writer: ProfileWriter) -> Bool {
