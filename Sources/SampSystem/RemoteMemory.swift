@@ -6,15 +6,22 @@ import Glibc
 public protocol RemoteMemory: AnyObject {
   /// Copies `count` bytes at `address`; throws if any byte is unreadable.
   func read(at address: RemoteAddress, count: Int) throws(SystemError) -> [UInt8]
-  /// Reads several ranges at once (one syscall on a live process).
-  func read(ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [[UInt8]]
+  /// Reads several ranges at once (one syscall on a live process), as slices
+  /// of one buffer.
+  func read(ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [ArraySlice<UInt8>]
+  /// The bytes as a view; a cache may hand out a view of what it holds rather
+  /// than a copy (no allocation per read).
+  func view(at address: RemoteAddress, count: Int) throws(SystemError) -> ByteView
 }
 
 extension RemoteMemory {
-  public func read(ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [[UInt8]] {
-    var out: [[UInt8]] = []
+  public func view(at address: RemoteAddress, count: Int) throws(SystemError) -> ByteView {
+    ByteView(try read(at: address, count: count))
+  }
+  public func read(ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [ArraySlice<UInt8>] {
+    var out: [ArraySlice<UInt8>] = []
     out.reserveCapacity(ranges.count)
-    for (a, n) in ranges { out.append(try read(at: a, count: n)) }
+    for (a, n) in ranges { out.append(try read(at: a, count: n)[...]) }
     return out
   }
   public func readUInt64(at address: RemoteAddress) throws(SystemError) -> UInt64 {
@@ -75,18 +82,16 @@ public final class ProcessMemory: RemoteMemory {
     return buffer
   }
 
-  public func read(ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [[UInt8]] {
-    if useProcMem || ranges.count <= 1 {
-      var out: [[UInt8]] = []
-      for (a, n) in ranges { out.append(try read(at: a, count: n)) }
-      return out
-    }
+  public func read(ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [ArraySlice<UInt8>] {
+    if useProcMem || ranges.count <= 1 { return try readOneByOne(ranges) }
     let total = ranges.reduce(0) { $0 + max(0, $1.1) }
     guard total <= 64 << 20 else { throw .unreadableMemory(ranges[0].0, count: total) }
     var flat = [UInt8](repeating: 0, count: total)
     let got: Int = flat.withUnsafeMutableBytes { raw in
       var locals: [iovec] = []
       var remotes: [iovec] = []
+      locals.reserveCapacity(ranges.count)
+      remotes.reserveCapacity(ranges.count)
       var offset = 0
       for (a, n) in ranges {
         locals.append(iovec(iov_base: raw.baseAddress! + offset, iov_len: n))
@@ -95,19 +100,22 @@ public final class ProcessMemory: RemoteMemory {
       }
       return sampswift_process_vm_readv(pid.rawValue, locals, UInt(locals.count), remotes, UInt(remotes.count))
     }
-    guard got == total else {
-      // Partial: find out which range failed by reading them one by one.
-      var out: [[UInt8]] = []
-      for (a, n) in ranges { out.append(try read(at: a, count: n)) }
-      return out
-    }
-    var out: [[UInt8]] = []
+    // Partial: find out which range failed by reading them one by one.
+    guard got == total else { return try readOneByOne(ranges) }
+    var out: [ArraySlice<UInt8>] = []
     out.reserveCapacity(ranges.count)
     var offset = 0
     for (_, n) in ranges {
-      out.append(Array(flat[offset..<offset + n]))
+      out.append(flat[offset..<offset + n])
       offset += n
     }
+    return out
+  }
+
+  private func readOneByOne(_ ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [ArraySlice<UInt8>] {
+    var out: [ArraySlice<UInt8>] = []
+    out.reserveCapacity(ranges.count)
+    for (a, n) in ranges { out.append(try read(at: a, count: n)[...]) }
     return out
   }
 
@@ -123,8 +131,10 @@ public final class ProcessMemory: RemoteMemory {
 /// Little-endian field access over copied bytes. Out-of-range reads give zero,
 /// never a trap: garbage in the target costs a sample, not the profiler.
 public struct ByteView: Sendable {
-  public let bytes: [UInt8]
-  public init(_ bytes: [UInt8]) { self.bytes = bytes }
+  /// A slice shares the storage it was cut from: a view into a cached page costs no copy.
+  private let bytes: ArraySlice<UInt8>
+  public init(_ bytes: [UInt8]) { self.bytes = bytes[...] }
+  public init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
   public var count: Int { bytes.count }
 
   @inline(__always)
@@ -141,6 +151,7 @@ public struct ByteView: Sendable {
   public func pointer(at offset: Int) -> RemoteAddress { RemoteAddress(u64(at: offset)) }
   public func slice(_ offset: Int, _ count: Int) -> [UInt8] {
     guard offset >= 0, count >= 0, offset <= bytes.count else { return [] }
-    return Array(bytes[offset..<min(bytes.count, offset + count)])
+    let start = bytes.startIndex + offset
+    return Array(bytes[start..<start + min(bytes.count - offset, count)])
   }
 }

@@ -109,7 +109,7 @@ private struct Image312 {
 
   func code(_ at: UInt64, name: String, qualname: String, file: String, firstLine: Int, table: [UInt8]) {
     let l = layout
-    memory.put(at, zeros(512))
+    memory.put(at, zeros(4096))  // a whole page, as the held copy reads it
     memory.set(at, l.objectType, codeType)
     memory.set(at, l.codeName, string(at + 0x1000, name))
     memory.set(at, l.codeQualname!, string(at + 0x2000, qualname))
@@ -144,7 +144,7 @@ private struct Image312 {
   func stacks(_ cache: CodeObjectCache? = nil) throws -> [[Frame]] {
     let cache = cache ?? CodeObjectCache(layout: layout, codeType: RemoteAddress(codeType))
     let threads = try walker.captureThreads(memory)
-    let infos = cache.lookup(Set(threads.flatMap { $0.frames.map(\.code) }), memory: memory)
+    let infos = cache.lookup(threads.flatMap { $0.frames.map(\.code) }, memory: memory)
     return try threads.map { t in
       if let e = t.error { throw e }
       return try cache.frames(for: t.frames, infos: infos)
@@ -291,6 +291,51 @@ private struct Image312 {
     #expect(cache.hits == 8)
   }
 
+  /// The code headers copied with the frames while the threads were held are
+  /// checked from that copy: a sample that meets only known code objects reads
+  /// nothing after resume, and a copy showing another object there still re-decodes.
+  @Test func codeHeadersFromTheHeldCopyCostNoRead() throws {
+    let image = Image312()
+    let cache = CodeObjectCache(layout: image.layout, codeType: RemoteAddress(image.codeType))
+    let codes = [RemoteAddress(image.innerCode), RemoteAddress(image.outerCode), RemoteAddress(image.innerCode)]
+    let first = cache.lookup(codes, memory: image.memory)
+    #expect(first.count == 2 && cache.decodes == 2)
+
+    let held = PageCache(image.memory)
+    held.prefetch(cache.headerPages(codes, limit: PageCache.maxPrefetch))
+    let readsBefore = image.memory.reads
+    let second = cache.lookup(codes, held: held, memory: image.memory)
+    #expect(image.memory.reads == readsBefore, "every header came from the held pages")
+    #expect(cache.decodes == 2 && cache.hits == 2)
+    #expect(try second[RemoteAddress(image.innerCode)]?.get() === first[RemoteAddress(image.innerCode)]?.get())
+
+    // Another code object at inner's address by the time of the held copy.
+    image.code(image.innerCode, name: "other", qualname: "Other.run", file: "/srv/app/other.py", firstLine: 40,
+               table: [0x80 | 13 << 3 | 7, 0x00])
+    let heldAgain = PageCache(image.memory)
+    heldAgain.prefetch(cache.headerPages(codes, limit: PageCache.maxPrefetch))
+    let third = cache.lookup(codes, held: heldAgain, memory: image.memory)
+    #expect(try third[RemoteAddress(image.innerCode)]?.get().name == "Other.run")
+    #expect(cache.decodes == 3)
+  }
+
+  /// A frame's identity stands for its name, file and line: equal for the same
+  /// decoded code object and line, different once the address holds another object.
+  @Test func frameIdentityFollowsTheDecodedCodeObject() throws {
+    let image = Image312()
+    let cache = CodeObjectCache(layout: image.layout, codeType: RemoteAddress(image.codeType))
+    let a = try #require(try image.stacks(cache).first)
+    let b = try #require(try image.stacks(cache).first)
+    #expect(a == b)
+    #expect(a.allSatisfy { $0.identity != 0 })
+    #expect(Set(a.map(\.identity)).count == 2)
+    image.code(image.innerCode, name: "other", qualname: "Other.run", file: "/srv/app/other.py", firstLine: 40,
+               table: [0x80 | 13 << 3 | 7, 0x00])
+    let c = try #require(try image.stacks(cache).first)
+    #expect(c[0] == a[0], "outer is unchanged")
+    #expect(c[1] != a[1] && c[1].identity != a[1].identity)
+  }
+
   @Test(arguments: [(3, 9), (3, 12), (3, 13), (2, 7)])
   func garbageMemoryIsBounded(major: Int, minor: Int) throws {
     let layout = try #require(PythonLayout.forVersion(major: major, minor: minor))
@@ -307,7 +352,7 @@ private struct Image312 {
       #expect(threads.count <= 4 * 16)
       for thread in threads {
         #expect(thread.frames.count <= 64)
-        let infos = cache.lookup(Set(thread.frames.map(\.code)), memory: memory)
+        let infos = cache.lookup(thread.frames.map(\.code), memory: memory)
         _ = try? cache.frames(for: thread.frames, infos: infos)
       }
     }

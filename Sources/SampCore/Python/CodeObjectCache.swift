@@ -1,7 +1,11 @@
 import SampSystem
+import Synchronization
 
 /// What a code object says about itself, decoded once.
 final class CodeInfo {
+  /// Unique to this decode in the whole run (never reused, unlike an address),
+  /// so `(serial, line)` can stand for a frame's name, file and line.
+  let serial: UInt32
   let name: String
   let file: String
   let firstLine: Int
@@ -14,7 +18,10 @@ final class CodeInfo {
   /// Byte offset -> line, filled as samples ask.
   private var lines: [Int: Int?] = [:]
 
+  private static let serials = Atomic<UInt32>(0)
+
   init(name: String, file: String, firstLine: Int, lineTable: [UInt8], firstTraceableByte: Int?, fingerprint: [UInt64]) {
+    serial = Self.serials.wrappingAdd(1, ordering: .relaxed).newValue
     self.name = name
     self.file = file
     self.firstLine = firstLine
@@ -79,31 +86,57 @@ final class CodeObjectCache {
     return true
   }
 
-  /// Infos for every distinct code address, read in one batch; an address that
-  /// is unreadable or holds no code object maps to the error that says so.
-  func lookup(_ codes: Set<RemoteAddress>, memory: RemoteMemory) -> [RemoteAddress: Result<CodeInfo, PythonReadError>] {
-    let list = Array(codes)
+  /// Infos for every distinct code address. Headers come from `held` (pages
+  /// copied while the threads were held) where it has them, the rest in one
+  /// batch; an address that is unreadable or holds no code object maps to the
+  /// error that says so.
+  func lookup(_ codes: some Sequence<RemoteAddress>, held: PageCache? = nil, memory: RemoteMemory)
+    -> [RemoteAddress: Result<CodeInfo, PythonReadError>]
+  {
     let size = headerSize
-    var headers: [[UInt8]?] = []
-    headers.reserveCapacity(list.count)
-    // Batches stay under IOV_MAX (1024 ranges per process_vm_readv).
-    for start in stride(from: 0, to: list.count, by: 512) {
-      let part = list[start..<min(list.count, start + 512)]
-      if let batch = try? memory.read(ranges: part.map { ($0, size) }) {
-        headers += batch.map { Optional($0) }
+    var out: [RemoteAddress: Result<CodeInfo, PythonReadError>] = [:]
+    var missing: [RemoteAddress] = []
+    var seenMissing = Set<RemoteAddress>()  // allocates only when something is missing
+    for code in codes where out[code] == nil && !seenMissing.contains(code) {
+      if let header = held?.cachedView(at: code, count: size) {
+        out[code] = result(code, header, memory)
       } else {
-        headers += part.map { try? memory.read(at: $0, count: size) }
+        missing.append(code)
+        seenMissing.insert(code)
       }
     }
-    var out: [RemoteAddress: Result<CodeInfo, PythonReadError>] = [:]
-    for (code, header) in zip(list, headers) {
-      guard let header else {
-        out[code] = .failure(.unreadableMemory(code, count: size))
-        continue
+    // Batches stay under IOV_MAX (1024 ranges per process_vm_readv).
+    for start in stride(from: 0, to: missing.count, by: 512) {
+      let part = missing[start..<min(missing.count, start + 512)]
+      let batch = try? memory.read(ranges: part.map { ($0, size) })
+      for (i, code) in part.enumerated() {
+        guard let header = batch?[i] ?? (try? memory.read(at: code, count: size))?[...] else {
+          out[code] = .failure(.unreadableMemory(code, count: size))
+          continue
+        }
+        out[code] = result(code, ByteView(header), memory)
       }
-      out[code] = Result { () throws(PythonReadError) -> CodeInfo in try info(code, header: ByteView(header), memory: memory) }
     }
     return out
+  }
+
+  /// The pages holding the headers of `codes` (at most `limit`), to copy with
+  /// the next sample's frames.
+  func headerPages(_ codes: some Sequence<RemoteAddress>, limit: Int) -> [UInt64] {
+    let mask = ~UInt64(PageCache.pageSize - 1)
+    var out: [UInt64] = []
+    for code in codes {
+      let first = code.rawValue & mask
+      let last = (code.rawValue &+ UInt64(headerSize - 1)) & mask
+      if !out.contains(first) { out.append(first) }
+      if !out.contains(last) { out.append(last) }
+      if out.count >= limit { break }
+    }
+    return Array(out.prefix(limit))
+  }
+
+  private func result(_ code: RemoteAddress, _ header: ByteView, _ memory: RemoteMemory) -> Result<CodeInfo, PythonReadError> {
+    Result { () throws(PythonReadError) -> CodeInfo in try info(code, header: header, memory: memory) }
   }
 
   private func info(_ code: RemoteAddress, header: ByteView, memory: RemoteMemory) throws(PythonReadError) -> CodeInfo {
@@ -170,8 +203,9 @@ extension CodeObjectCache {
       case .failure(let e): throw e
       }
       if let first = info.firstTraceableByte, !frame.ownedByGenerator, frame.byteOffset < first { continue }
-      out.append(.python(info.name, file: info.file, line: info.line(at: frame.byteOffset, format: layout.lineTableFormat),
-                         firstLine: info.firstLine))
+      let line = info.line(at: frame.byteOffset, format: layout.lineTableFormat)
+      let identity = UInt64(info.serial) << 32 | UInt64(UInt32(truncatingIfNeeded: (line ?? -1) + 1))
+      out.append(.python(info.name, file: info.file, line: line, firstLine: info.firstLine, identity: identity))
     }
     return out
   }

@@ -18,11 +18,14 @@ final class PageCache: RemoteMemory {
   static let maxPrefetch = 32
 
   private let memory: RemoteMemory
-  private var pages: [UInt64: [UInt8]] = [:]
+  private var pages: [UInt64: ArraySlice<UInt8>] = [:]
+  /// Pages that served a read, in first-use order (prefetched pages that
+  /// served none are not worth reading again).
+  private(set) var usedPages: [UInt64] = []
   /// The page of the last read: frames sit side by side, so most reads hit it
   /// again and skip the dictionary's hashing.
   private var lastStart: UInt64 = .max
-  private var lastPage: [UInt8] = []
+  private var lastPage: ArraySlice<UInt8> = []
   private(set) var pageReads = 0
 
   init(_ memory: RemoteMemory) { self.memory = memory }
@@ -35,16 +38,40 @@ final class PageCache: RemoteMemory {
     let first = address.rawValue & ~(size - 1)
     let offset = Int(address.rawValue - first)
     let page = try self.page(first)
-    if offset + count <= Self.pageSize { return Array(page[offset..<offset + count]) }
+    let start = page.startIndex + offset
+    if offset + count <= Self.pageSize { return Array(page[start..<start + count]) }
     // Straddles two pages.
     let (next, overflow) = first.addingReportingOverflow(size)
     if overflow { throw .unreadableMemory(address, count: count) }
     let second = try self.page(next)
-    return Array(page[offset...]) + Array(second[0..<(offset + count - Self.pageSize)])
+    return Array(page[start...]) + Array(second.prefix(offset + count - Self.pageSize))
   }
 
-  /// The pages read so far, to prefetch in the next capture.
-  var pageStarts: [UInt64] { Array(pages.keys) }
+  /// Within one page (frames, thread states): a view of the cached page, no copy.
+  func view(at address: RemoteAddress, count: Int) throws(SystemError) -> ByteView {
+    let size = UInt64(Self.pageSize)
+    let first = address.rawValue & ~(size - 1)
+    let offset = Int(address.rawValue - first)
+    guard count > 0, offset + count <= Self.pageSize, pages.count < Self.maxPages else {
+      return ByteView(try read(at: address, count: count))
+    }
+    let page = try self.page(first)
+    let start = page.startIndex + offset
+    return ByteView(page[start..<start + count])
+  }
+
+  /// The bytes if they are all in pages already read; never reads.
+  func cachedView(at address: RemoteAddress, count: Int) -> ByteView? {
+    let size = UInt64(Self.pageSize)
+    let first = address.rawValue & ~(size - 1)
+    let offset = Int(address.rawValue - first)
+    guard count > 0, count <= Self.largestCachedRead, pages[first] != nil else { return nil }
+    if offset + count > Self.pageSize {
+      let (next, overflow) = first.addingReportingOverflow(size)
+      guard !overflow, pages[next] != nil else { return nil }
+    }
+    return try? view(at: address, count: count)
+  }
 
   /// Reads `starts` (usually the last capture's pages: a stack changes little
   /// between samples) in one syscall instead of one each. Best effort: a page
@@ -57,16 +84,18 @@ final class PageCache: RemoteMemory {
     for (start, bytes) in zip(starts, got) { pages[start] = bytes }
   }
 
-  private func page(_ start: UInt64) throws(SystemError) -> [UInt8] {
+  private func page(_ start: UInt64) throws(SystemError) -> ArraySlice<UInt8> {
     if start == lastStart { return lastPage }
-    let bytes: [UInt8]
+    let bytes: ArraySlice<UInt8>
     if let cached = pages[start] {
       bytes = cached
     } else {
-      bytes = try memory.read(at: RemoteAddress(start), count: Self.pageSize)
+      bytes = try memory.read(at: RemoteAddress(start), count: Self.pageSize)[...]
       pageReads += 1
       pages[start] = bytes
     }
+    // Bounded: past maxPrefetch pages nothing is prefetched anyway.
+    if usedPages.count <= Self.maxPrefetch, !usedPages.contains(start) { usedPages.append(start) }
     lastStart = start
     lastPage = bytes
     return bytes

@@ -293,7 +293,7 @@ public struct PythonDictReader {
     -> [[UInt8]?]
   {
     if let batch = try? memory.read(ranges: addresses.map { ($0, size) }), batch.count == addresses.count {
-      return batch.map { $0.count >= size ? $0 : nil }
+      return batch.map { $0.count >= size ? Array($0) : nil }
     }
     return addresses.map { address in
       (try? memory.read(at: address, count: size)) ?? (try? memory.read(at: address, count: fallback))

@@ -30,8 +30,11 @@ public final class PythonStackSource: StackSource {
   private var knownStatesTime: UInt64 = 0
   /// The pages the last capture read and the threads it held: the next capture
   /// of the same threads reads them again in one syscall (the GIL moving to
-  /// another thread would make them a waste).
+  /// another thread would make them a waste), with the pages of the code
+  /// objects it saw, which are then checked from that copy rather than by a
+  /// read of their own after resume.
   private var lastPages: [UInt64] = []
+  private var lastCodePages: [UInt64] = []
   private var lastStopped: [ThreadID] = []
 
   public init(pid: ProcessID, interpreter: PythonInterpreterInfo, memory: RemoteMemory, config: SamplerConfig) {
@@ -119,7 +122,10 @@ public final class PythonStackSource: StackSource {
       return .empty
     }
     let pages = PageCache(memory)
-    if stopped == lastStopped { pages.prefetch(lastPages) }
+    if stopped == lastStopped {
+      let room = PageCache.maxPrefetch - lastPages.count
+      pages.prefetch(lastPages + lastCodePages.lazy.filter { !self.lastPages.contains($0) }.prefix(max(0, room)))
+    }
     var states: [ThreadState]
     // Whether states say who holds the GIL (a full walk always reads it).
     var gilKnown = true
@@ -169,9 +175,9 @@ public final class PythonStackSource: StackSource {
     }
     return PendingStacks { [self] errors in
       // Noted after resume: nothing the hold does not need happens inside it.
-      lastPages = pages.pageStarts
+      lastPages = pages.usedPages
       lastStopped = stopped
-      return resolve(kept, &errors)
+      return resolve(kept, held: pages, &errors)
     }
   }
 
@@ -190,10 +196,9 @@ public final class PythonStackSource: StackSource {
   }
 
   /// After resume: code objects looked up in one batch, frames labelled.
-  private func resolve(_ threads: [Pending], _ errors: inout SampleErrors) -> [ThreadStack] {
-    var addresses = Set<RemoteAddress>()
-    for thread in threads { for f in thread.frames { addresses.insert(f.code) } }
-    let infos = codes.lookup(addresses, memory: memory)
+  private func resolve(_ threads: [Pending], held: PageCache, _ errors: inout SampleErrors) -> [ThreadStack] {
+    let infos = codes.lookup(threads.lazy.flatMap { $0.frames.lazy.map(\.code) }, held: held, memory: memory)
+    lastCodePages = codes.headerPages(infos.keys, limit: PageCache.maxPrefetch)
     let pythonNames = threadNames.names(memory, idents: threads.map(\.ident), now: Monotonic.now())
     var out: [ThreadStack] = []
     for thread in threads {

@@ -147,7 +147,7 @@ public struct PythonWalker {
   private func threadState(_ memory: RemoteMemory, _ tstate: RemoteAddress, interp: RemoteAddress, holder: RemoteAddress?)
     throws(PythonReadError) -> (ThreadState, next: RemoteAddress)
   {
-    let view = ByteView(try read(memory, tstate, tstateReadSize))
+    let view = try self.view(memory, tstate, tstateReadSize)
     // A thread state always points back at its interpreter: anything else is a
     // torn or stale list (or a wrong layout), not a thread.
     guard view.pointer(at: layout.tstateInterp) == interp else {
@@ -230,6 +230,7 @@ public struct PythonWalker {
   /// mark the frame above them as an entry frame.
   public func walkFrames(_ memory: RemoteMemory, from first: RemoteAddress) throws(PythonReadError) -> [CapturedFrame] {
     var frames: [CapturedFrame] = []
+    frames.reserveCapacity(64)
     var address = first
     let size = frameReadSize
     // Brent's cycle check: compare with a frame saved at power-of-two steps; no
@@ -248,7 +249,7 @@ public struct PythonWalker {
         power *= 2
         sinceSaved = 0
       }
-      let view = ByteView(try read(memory, address, size))
+      let view = try self.view(memory, address, size)
       address = view.pointer(at: layout.framePrevious)
       let code = RemoteAddress(view.u64(at: layout.frameCode) & ~layout.executableTagMask)
       switch layout.frameModel {
@@ -282,11 +283,14 @@ public struct PythonWalker {
   private func read(_ memory: RemoteMemory, _ address: RemoteAddress, _ count: Int) throws(PythonReadError) -> [UInt8] {
     do { return try memory.read(at: address, count: count) } catch { throw .unreadableMemory(address, count: count) }
   }
+  private func view(_ memory: RemoteMemory, _ address: RemoteAddress, _ count: Int) throws(PythonReadError) -> ByteView {
+    do { return try memory.view(at: address, count: count) } catch { throw .unreadableMemory(address, count: count) }
+  }
   private func pointer(_ memory: RemoteMemory, _ address: RemoteAddress) throws(PythonReadError) -> RemoteAddress {
-    ByteView(try read(memory, address, 8)).pointer(at: 0)
+    try view(memory, address, 8).pointer(at: 0)
   }
   private func readInt32(_ memory: RemoteMemory, _ address: RemoteAddress) throws(PythonReadError) -> Int32 {
-    ByteView(try read(memory, address, 4)).i32(at: 0)
+    try view(memory, address, 4).i32(at: 0)
   }
 }
 

@@ -1,0 +1,54 @@
+import Testing
+import SampSystem
+@testable import SampCore
+
+/// Pages of a pattern at any address, counting single reads and batched reads.
+private final class PatternMemory: RemoteMemory {
+  private(set) var reads = 0
+  private(set) var batches = 0
+  func read(at address: RemoteAddress, count: Int) throws(SystemError) -> [UInt8] {
+    reads += 1
+    return (0..<count).map { UInt8(truncatingIfNeeded: (address.rawValue &+ UInt64($0)) &* 7) }
+  }
+  func read(ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [ArraySlice<UInt8>] {
+    batches += 1
+    var out: [ArraySlice<UInt8>] = []
+    for (a, n) in ranges { out.append((0..<n).map { UInt8(truncatingIfNeeded: (a.rawValue &+ UInt64($0)) &* 7) }[...]) }
+    return out
+  }
+  func expected(_ address: UInt64, _ count: Int) -> [UInt8] {
+    (0..<count).map { UInt8(truncatingIfNeeded: (address &+ UInt64($0)) &* 7) }
+  }
+}
+
+@Suite struct PageCacheTests {
+  @Test func viewsAndReadsServeTheSameBytesFromOnePageRead() throws {
+    let memory = PatternMemory()
+    let cache = PageCache(memory)
+    let base: UInt64 = 0x7f00_0000_1000
+    #expect(try cache.read(at: RemoteAddress(base + 100), count: 64) == memory.expected(base + 100, 64))
+    let view = try cache.view(at: RemoteAddress(base + 200), count: 16)
+    #expect(view.u64(at: 8) == ByteView(memory.expected(base + 200, 16)).u64(at: 8))
+    #expect(view.u64(at: 16) == 0, "a view ends where it was cut")
+    #expect(memory.reads == 1)
+    // Across a page boundary: both pages, still exact.
+    #expect(try cache.read(at: RemoteAddress(base + 4090), count: 12) == memory.expected(base + 4090, 12))
+    #expect(memory.reads == 2)
+  }
+
+  @Test func prefetchIsOneBatchAndOnlyUsedPagesAreKept() throws {
+    let memory = PatternMemory()
+    let cache = PageCache(memory)
+    let pages: [UInt64] = [0x10000, 0x20000, 0x30000]
+    cache.prefetch(pages)
+    #expect(memory.batches == 1)
+    #expect(cache.cachedView(at: RemoteAddress(0x20010), count: 8) != nil)
+    #expect(cache.cachedView(at: RemoteAddress(0x40010), count: 8) == nil, "never reads")
+    #expect(memory.reads == 0)
+    _ = try cache.view(at: RemoteAddress(0x30020), count: 8)
+    _ = try cache.view(at: RemoteAddress(0x50020), count: 8)
+    #expect(memory.reads == 1, "only the page not prefetched")
+    // Pages that served something, in first-use order: what the next capture prefetches.
+    #expect(cache.usedPages == [0x20000, 0x30000, 0x50000])
+  }
+}
