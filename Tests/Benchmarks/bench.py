@@ -145,8 +145,9 @@ def restore_priority(undo):
 class Profilers:
     """Knows how to start each profiler on a PID and what its stderr says."""
 
-    def __init__(self, sampswift, pyspy, austin, compare=None):
-        self.paths = {"sampswift": sampswift, "py-spy": pyspy, "austin": austin}
+    def __init__(self, sampswift, pyspy, austin, compare=None, floor=None):
+        # floor-sampler: floor.c's least possible stopping sampler, for the CPU section only.
+        self.paths = {"sampswift": sampswift, "py-spy": pyspy, "austin": austin, "floor-sampler": floor}
         # --compare: a second sampswift build measured beside the first, for A/B of a change.
         self.sampswifts = ["sampswift"]
         if compare:
@@ -169,11 +170,14 @@ class Profilers:
             if mode != "python":
                 argv.append("--" + mode)
             return argv + list(extra)
+        if name == "floor-sampler":
+            return [exe, "sampler", str(pid), str(rate)]
         # austin never stops the target: it is the --nonblocking comparison.
         return [exe, "-i", str(max(1, int(1e6 / rate))), "-p", str(pid), "-o", out]
 
     # A line each prints once it has attached and is about to sample.
-    MARKERS = {"sampswift": "attached to PID", "sampswift-B": "attached to PID", "py-spy": "Sampling process"}
+    MARKERS = {"sampswift": "attached to PID", "sampswift-B": "attached to PID", "py-spy": "Sampling process",
+               "floor-sampler": "floor sampler attached"}
 
 
 class Watched:
@@ -657,7 +661,7 @@ def bench_cpu_memory(bench):
     each one's CPU time is its own), in two rounds with the start order reversed: on
     this machine the profiler started first used about 20% less CPU in A/A runs."""
     seconds = 10 if bench.args.quick else 60
-    names = bench.profilers.available(bench.profilers.sampswifts + ["py-spy"])
+    names = bench.profilers.available(bench.profilers.sampswifts + ["py-spy", "floor-sampler"])
     rounds = [cpu_memory_round(bench, names, seconds), cpu_memory_round(bench, list(reversed(names)), seconds)]
     rows = []
     for name in names:
@@ -712,6 +716,9 @@ def cpu_memory_round(bench, names, seconds):
             samples = None
             if is_sampswift(name):
                 samples = parse_sampswift_summary(text).get("samples")
+            elif name == "floor-sampler":
+                m = re.search(r"floor sampler: (\d+) samples", text)
+                samples = int(m.group(1)) if m else None
             else:
                 samples = parse_pyspy_summary(text).get("samples")
             steady = (cpu - cpu0) / (time.perf_counter() - t0)
@@ -1079,9 +1086,9 @@ def run(args, priority):
                                                          text=True).stdout.strip()}
     compare = os.path.abspath(args.compare) if args.compare else None
     results["compare"] = compare
-    bench = Bench(args, Profilers(binary, pyspy, austin, compare), pythons, args.out)
     sections = args.only.split(",") if args.only else SECTIONS
-    floor_exe = build_floor(args.out) if "floor" in sections else None
+    floor_exe = build_floor(args.out) if {"floor", "cpu_memory"} & set(sections) else None
+    bench = Bench(args, Profilers(binary, pyspy, austin, compare, floor_exe), pythons, args.out)
     for name in sections:
         t0 = time.time()
         if name == "floor":

@@ -17,6 +17,14 @@
 // on another CPU with the tracer polling waitpid(WNOHANG) instead of sleeping in it.
 //
 // Prints "name value" lines (nanoseconds) for bench.py. Usage: floor [iterations]
+//
+// `floor sampler PID RATE` is the least a stopping sampler can do to a single-
+// threaded target, run beside the profilers so their own CPU can be read against
+// it: each tick it reads the thread's /proc stat (to leave an idle thread alone),
+// interrupts it, waits for the stop (polling up to 30 us, then sleeping, as
+// sampswift does), copies four pages at the top of its stack in one
+// process_vm_readv, and lets it go. No names, no aggregation. Runs until SIGINT
+// or SIGTERM, then prints its sample count.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
@@ -154,7 +162,72 @@ static void round_trips(const char *name, int busy, int tracer_cpu, int child_cp
   pin(-1);
 }
 
+static volatile sig_atomic_t stop_requested = 0;
+static void on_stop(int sig) { (void)sig; stop_requested = 1; }
+
+// The last four pages of the target's [stack] mapping (the main thread's frames).
+static unsigned long stack_top_pages(pid_t pid) {
+  char path[64], line[512];
+  snprintf(path, sizeof path, "/proc/%d/maps", pid);
+  FILE *maps = fopen(path, "r");
+  if (!maps) die("open maps");
+  unsigned long start = 0, end = 0;
+  while (fgets(line, sizeof line, maps)) {
+    if (strstr(line, "[stack]")) {
+      sscanf(line, "%lx-%lx", &start, &end);
+      break;
+    }
+  }
+  fclose(maps);
+  if (end - start < 4 * 4096) die("no [stack] mapping");
+  return end - 4 * 4096;
+}
+
+static int sampler(pid_t pid, double rate) {
+  struct sigaction action = {0};
+  action.sa_handler = on_stop;
+  sigaction(SIGINT, &action, NULL);
+  sigaction(SIGTERM, &action, NULL);
+  unsigned long remote = stack_top_pages(pid);
+  char path[64], stat[1024];
+  snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, pid);
+  int stat_fd = open(path, O_RDONLY);
+  if (stat_fd < 0) die("open stat");
+  if (ptrace(PTRACE_SEIZE, pid, 0, 0) != 0) die("PTRACE_SEIZE");
+  fprintf(stderr, "floor sampler attached to PID %d\n", pid);
+  static char pages[4 * 4096];
+  long long interval = (long long)(1e9 / rate), next = now_ns() + interval;
+  long samples = 0;
+  while (!stop_requested) {
+    struct timespec at = {next / 1000000000LL, next % 1000000000LL};
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+    next += interval;
+    ssize_t got = pread(stat_fd, stat, sizeof stat - 1, 0);
+    if (got <= 0) break;  // the target is gone
+    stat[got] = 0;
+    char *state = strrchr(stat, ')');
+    samples++;
+    if (!state || state[2] != 'R') continue;  // idle: nothing to stop
+    if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) != 0) break;
+    int status;
+    pid_t who;
+    long long poll_until = now_ns() + 30000;
+    while ((who = waitpid(pid, &status, __WALL | WNOHANG)) == 0 && now_ns() < poll_until) {
+    }
+    if (who == 0) who = waitpid(pid, &status, __WALL);
+    if (who != pid || WIFEXITED(status) || WIFSIGNALED(status)) break;
+    struct iovec here = {pages, sizeof pages}, there = {(void *)remote, sizeof pages};
+    process_vm_readv(pid, &here, 1, &there, 1, 0);
+    // A signal stop is passed on; our interrupt stop just continues.
+    int deliver = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
+    if (ptrace(PTRACE_CONT, pid, 0, deliver) != 0) break;
+  }
+  fprintf(stderr, "floor sampler: %ld samples\n", samples);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "sampler") == 0) return sampler(atoi(argv[2]), atof(argv[3]));
   int iterations = argc > 1 ? atoi(argv[1]) : 2000;
   if (iterations < 10) iterations = 10;
   int other = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
