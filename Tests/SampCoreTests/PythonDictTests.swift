@@ -537,16 +537,47 @@ private struct ThreadImage {
     _ = reader.names(image.b.heap, idents: [0x1234], now: 11 * second + 200_000_000)
     #expect(reader.refreshes == 3, "absent idents do not re-read")
 
-    // A failed re-read keeps the last names and reports why.
+    // A failed re-read keeps the last names and reports why (the early re-read
+    // found the same names, so the interval is 2 s now).
     image.b.heap.set(image.head, 0xdead_0000)
-    let kept = reader.names(image.b.heap, idents: [UInt64](), now: 13 * second)
+    _ = reader.names(image.b.heap, idents: [UInt64](), now: 13 * second)
+    #expect(reader.refreshes == 3)
+    let kept = reader.names(image.b.heap, idents: [UInt64](), now: 13 * second + 100_000_000)
     #expect(kept[ThreadImage.idents[0]] == "MainThread")
     #expect(reader.lastError != nil)
     #expect(reader.refreshes == 4)
 
     reader.invalidate()
-    _ = reader.names(image.b.heap, idents: [UInt64](), now: 13 * second + 1)
+    _ = reader.names(image.b.heap, idents: [UInt64](), now: 13 * second + 100_000_001)
     #expect(reader.refreshes == 5)
+  }
+
+  /// While nothing changes the interval doubles up to its cap; a rename brings it
+  /// back to the shortest, and a new thread is read at once whatever the interval.
+  @Test func refreshBacksOffWhileNamesStayTheSame() throws {
+    let layout = PythonLayout.forVersion(major: 3, minor: 12)!
+    let image = ThreadImage(layout)
+    var reader = image.reader()
+    let second: UInt64 = 1_000_000_000
+    var now = 10 * second
+    _ = reader.names(image.b.heap, idents: [UInt64](), now: now)
+    var intervals: [UInt64] = []
+    for _ in 0..<5 {
+      now += reader.interval
+      _ = reader.names(image.b.heap, idents: [UInt64](), now: now)
+      intervals.append(reader.interval / second)
+    }
+    #expect(intervals == [2, 4, 8, 8, 8])
+    #expect(reader.refreshes == 6)
+    _ = reader.names(image.b.heap, idents: [UInt64](), now: now + 7 * second)
+    #expect(reader.refreshes == 6, "not due yet")
+
+    try patchValue(image.b.heap, layout: layout, object: image.threads[1], key: "_name", to: image.b.str("renamed"))
+    now += 8 * second
+    #expect(reader.names(image.b.heap, idents: [UInt64](), now: now)[ThreadImage.idents[1]] == "renamed")
+    #expect(reader.interval == second)
+    _ = reader.names(image.b.heap, idents: [0x4321], now: now + 100_000_000)
+    #expect(reader.refreshes == 8, "an unknown ident is read within the minimum gap")
   }
 
   @Test func unsupportedLayoutGivesNothing() {

@@ -11,15 +11,20 @@ import SampSystem
 /// (started with `_thread.start_new_thread` and never asking current_thread())
 /// have no entry; callers fall back to the OS name.
 ///
-/// Cached: `_active` is re-read at most once per `refreshInterval`, or sooner
-/// (but not more often than `minimumGap`) when asked about an ident that is
-/// neither known nor was absent at the last read. Every re-read reads each
-/// Thread's name again, so a renamed thread or a reused ident shows its new name
-/// within one interval. A failed re-read keeps the previous names.
+/// Cached: `_active` is re-read once per interval, or sooner (but not more often
+/// than `minimumGap`) when asked about an ident that is neither known nor was
+/// absent at the last read. The interval starts at `refreshInterval` and doubles,
+/// up to `maxRefreshInterval`, each time a re-read finds the same names (a re-read
+/// is some thirty small reads: at 100 Hz, a few microseconds a sample at one a
+/// second); a change brings it back. Every re-read reads each Thread's name again,
+/// so a renamed thread shows its new name within one interval, and a new thread
+/// at once. A failed re-read keeps the previous names.
 public struct PythonThreadNames {
   public struct Options: Sendable {
-    /// Longest time a name may be stale (nanoseconds).
+    /// Shortest interval between re-reads (nanoseconds), after a change.
     public var refreshInterval: UInt64 = 1_000_000_000
+    /// Longest time a renamed thread may keep its old name (nanoseconds).
+    public var maxRefreshInterval: UInt64 = 8_000_000_000
     /// Unknown idents trigger a re-read at most this often (nanoseconds).
     public var minimumGap: UInt64 = 50_000_000
     /// Entries of `_active` read; more is garbage (or a program past any sane size).
@@ -42,6 +47,8 @@ public struct PythonThreadNames {
   public private(set) var refreshes = 0
 
   private var lastAttempt: UInt64?
+  /// The current re-read interval (see the type's comment).
+  public private(set) var interval: UInt64 = 0
   /// Idents asked about and missing from the last read: they do not trigger re-reads.
   private var absent: Set<UInt64> = []
   /// Type objects whose tp_name was read: builtin types never move.
@@ -78,15 +85,19 @@ public struct PythonThreadNames {
     let unknown = idents.filter { current[$0] == nil && !absent.contains($0) }
     if let last = lastAttempt {
       let age = now &- last
-      let due = age >= options.refreshInterval || (!unknown.isEmpty && age >= options.minimumGap)
+      let due = age >= max(interval, options.refreshInterval) || (!unknown.isEmpty && age >= options.minimumGap)
       if !due { return current }
     }
     lastAttempt = now
     refreshes += 1
     do {
-      current = try read(memory)
+      let fresh = try read(memory)
+      interval = fresh == current ? min(max(interval, options.refreshInterval) * 2, options.maxRefreshInterval)
+        : options.refreshInterval
+      current = fresh
       lastError = nil
     } catch {
+      interval = options.refreshInterval
       lastError = error
     }
     absent = Set(unknown.filter { current[$0] == nil })
@@ -96,6 +107,7 @@ public struct PythonThreadNames {
   /// Forgets the cache: the next names() call reads again.
   public mutating func invalidate() {
     lastAttempt = nil
+    interval = options.refreshInterval
     absent = []
   }
 
