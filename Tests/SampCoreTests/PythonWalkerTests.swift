@@ -336,6 +336,37 @@ private struct Image312 {
     #expect(c[1] != a[1] && c[1].identity != a[1].identity)
   }
 
+  /// A chain seen before reuses its frames and ID until the code cache replaces
+  /// an entry; then it is built again, with the new names and a new ID.
+  @Test func stackMemoFollowsTheCodeCache() throws {
+    let image = Image312()
+    let cache = CodeObjectCache(layout: image.layout, codeType: RemoteAddress(image.codeType))
+    let memo = StackMemo()
+    let chain = try #require(try image.walker.captureThreads(image.memory).first).frames
+    func resolve() throws -> (frames: [Frame], id: Int) {
+      let infos = cache.lookup(chain.map(\.code), memory: image.memory)
+      return try memo.frames(for: chain, generation: cache.generation) { () throws(PythonReadError) in
+        try cache.frames(for: chain, infos: infos)
+      }
+    }
+    let first = try resolve()
+    let again = try resolve()
+    #expect(again.id == first.id && again.frames == first.frames && memo.count == 1)
+
+    image.code(image.innerCode, name: "other", qualname: "Other.run", file: "/srv/app/other.py", firstLine: 40,
+               table: [0x80 | 13 << 3 | 7, 0x00])
+    let rebuilt = try resolve()
+    #expect(rebuilt.id != first.id)
+    #expect(rebuilt.frames.compactMap(\.name) == ["outer", "Other.run"])
+  }
+
+  @Test func distinctCodesKeepFirstSeenOrderPastTheLinearLimit() {
+    let few = [5, 3, 5, 9, 3].map { RemoteAddress(UInt64($0)) }
+    #expect(CodeObjectCache.distinct(few).map(\.rawValue) == [5, 3, 9])
+    let many = (0..<200).map { RemoteAddress(UInt64($0 % 70)) }
+    #expect(CodeObjectCache.distinct(many).map(\.rawValue) == (0..<70).map { UInt64($0) })
+  }
+
   @Test(arguments: [(3, 9), (3, 12), (3, 13), (2, 7)])
   func garbageMemoryIsBounded(major: Int, minor: Int) throws {
     let layout = try #require(PythonLayout.forVersion(major: major, minor: minor))

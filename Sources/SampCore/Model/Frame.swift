@@ -95,10 +95,14 @@ public struct ThreadStack: Sendable {
   public var name: String?
   public var activity: ThreadActivity
   public var frames: [Frame]
-  public init(tid: Int32, name: String?, activity: ThreadActivity, frames: [Frame]) {
+  /// Set by a source that memoizes stacks: the same ID is always the same
+  /// frames (for the whole run), so labels can be memoized on it.
+  public var stackID: Int?
+  public init(tid: Int32, name: String?, activity: ThreadActivity, frames: [Frame], stackID: Int? = nil) {
     self.tid = tid
     self.name = name
     self.activity = activity
     self.frames = frames
+    self.stackID = stackID
   }
 }

@@ -9,14 +9,20 @@ public final class FoldedWriter: ProfileWriter {
   public let labels = LabelTable()
   private var pending: [[UInt32]: Int] = [:]
   private var order: [[UInt32]] = []
+  /// Each stack's text, kept across flushes: the same stacks come back second
+  /// after second, and joining fifty labels costs more than finding the line.
+  private var lines: [[UInt32]: String] = [:]
+  private var linesGeneration = 0
+  static let maxLines = 20_000
   public private(set) var samplesWritten = 0
 
   public init(output: OutputFile) { self.output = output }
 
   public func add(ids stack: [UInt32], count: Int) {
     guard !stack.isEmpty, count > 0 else { return }
-    if let existing = pending[stack] {
-      pending[stack] = existing + count
+    // One hash of the stack when it is already pending (the usual case).
+    if let index = pending.index(forKey: stack) {
+      pending.values[index] += count
     } else {
       pending[stack] = count
       order.append(stack)
@@ -28,9 +34,19 @@ public final class FoldedWriter: ProfileWriter {
     var text = ""
     text.reserveCapacity(order.count * 128)
     var samples = 0
+    if linesGeneration != labels.generation || lines.count >= Self.maxLines {
+      lines.removeAll(keepingCapacity: true)
+      linesGeneration = labels.generation
+    }
     for stack in order {
       let count = pending[stack] ?? 0
-      text += Self.line(stack.map { labels[$0] }, count)
+      let joined = lines[stack] ?? {
+        let made = stack.map { labels[$0] }.joined(separator: ";")
+        lines[stack] = made
+        return made
+      }()
+      text += joined
+      text += " \(count)\n"
       samples += count
     }
     pending.removeAll(keepingCapacity: true)

@@ -50,6 +50,9 @@ final class CodeObjectCache {
   static let maxEntries = 32_768
   static let maxLineTableBytes = 4 << 20
 
+  /// Bumped whenever an entry is replaced or dropped: what was built from the
+  /// entries before (StackMemo) may name frames wrongly now.
+  private(set) var generation = 0
   /// Decodes done and reused, for tests and the benchmark.
   private(set) var decodes = 0
   private(set) var hits = 0
@@ -96,13 +99,11 @@ final class CodeObjectCache {
     let size = headerSize
     var out: [RemoteAddress: Result<CodeInfo, PythonReadError>] = [:]
     var missing: [RemoteAddress] = []
-    var seenMissing = Set<RemoteAddress>()  // allocates only when something is missing
-    for code in codes where out[code] == nil && !seenMissing.contains(code) {
+    for code in Self.distinct(codes) {
       if let header = held?.cachedView(at: code, count: size) {
         out[code] = result(code, header, memory)
       } else {
         missing.append(code)
-        seenMissing.insert(code)
       }
     }
     // Batches stay under IOV_MAX (1024 ranges per process_vm_readv).
@@ -115,6 +116,26 @@ final class CodeObjectCache {
           continue
         }
         out[code] = result(code, ByteView(header), memory)
+      }
+    }
+    return out
+  }
+
+  /// Each address once, in first-seen order. A sample's frames share a few code
+  /// objects: a short list searched linearly beats hashing every frame's address,
+  /// up to a point, past which a set takes over.
+  static func distinct(_ codes: some Sequence<RemoteAddress>) -> [RemoteAddress] {
+    var out: [RemoteAddress] = []
+    var seen: Set<RemoteAddress>?
+    for code in codes {
+      if let set = seen {
+        if !set.contains(code) {
+          seen!.insert(code)
+          out.append(code)
+        }
+      } else if !out.contains(code) {
+        out.append(code)
+        if out.count > 32 { seen = Set(out) }
       }
     }
     return out
@@ -141,7 +162,7 @@ final class CodeObjectCache {
 
   private func info(_ code: RemoteAddress, header: ByteView, memory: RemoteMemory) throws(PythonReadError) -> CodeInfo {
     if let codeType, header.pointer(at: layout.objectType) != codeType {
-      entries[code] = nil
+      if entries.removeValue(forKey: code) != nil { generation += 1 }
       throw .corruptData("frame's code pointer does not point at a code object")
     }
     if let known = entries[code], matches(known, header) {
@@ -156,8 +177,11 @@ final class CodeObjectCache {
     let info = CodeInfo(
       name: name, file: file, firstLine: Int(header.i32(at: layout.codeFirstLineNo)), lineTable: table,
       firstTraceableByte: layout.codeFirstTraceable.map { Int(header.i32(at: $0)) * 2 }, fingerprint: identity)
-    if entries.count >= Self.maxEntries { entries.removeAll(keepingCapacity: true) }
-    entries[code] = info
+    if entries.count >= Self.maxEntries {
+      entries.removeAll(keepingCapacity: true)
+      generation += 1
+    }
+    if entries.updateValue(info, forKey: code) != nil { generation += 1 }
     decodes += 1
     return info
   }

@@ -10,6 +10,7 @@ public final class PythonStackSource: StackSource {
   private let memory: RemoteMemory
   private var walker: PythonWalker
   private var codes: CodeObjectCache
+  private var stacks = StackMemo()
   private let registry: ThreadRegistry
   /// Scheduler state of each thread, read before stopping (a stopped thread is never "R").
   private var running: [ThreadID: Bool] = [:]
@@ -199,6 +200,8 @@ public final class PythonStackSource: StackSource {
   private func resolve(_ threads: [Pending], held: PageCache, _ errors: inout SampleErrors) -> [ThreadStack] {
     let infos = codes.lookup(threads.lazy.flatMap { $0.frames.lazy.map(\.code) }, held: held, memory: memory)
     lastCodePages = codes.headerPages(infos.keys, limit: PageCache.maxPrefetch)
+    // Known chains are reused only when every code object of this sample checked out.
+    let allChecked = infos.values.allSatisfy { if case .success = $0 { true } else { false } }
     let pythonNames = threadNames.names(memory, idents: threads.map(\.ident), now: Monotonic.now())
     var out: [ThreadStack] = []
     for thread in threads {
@@ -209,6 +212,7 @@ public final class PythonStackSource: StackSource {
       do {
         var activity = ThreadActivity(running: thread.running, holdsGIL: thread.holdsGIL)
         var frames: [Frame]
+        var stackID: Int?
         if let native, let slot = thread.nativeSlot {
           let groups = try evalCallGroups(thread.frames, infos: infos)
           guard let nativeFrames = try? native.frames(slot: slot) else {
@@ -219,12 +223,19 @@ public final class PythonStackSource: StackSource {
           if case .mismatch = merged.outcome { errors.count("native/Python merge mismatch") }
           frames = merged.frames
           activity.waitingForGIL = merge.isWaitingForGIL(nativeFrames)
+        } else if allChecked {
+          let codes = self.codes
+          let known = try stacks.frames(for: thread.frames, generation: codes.generation) { () throws(PythonReadError) in
+            try codes.frames(for: thread.frames, infos: infos)
+          }
+          (frames, stackID) = (known.frames, known.id)
+          guard !frames.isEmpty else { continue }  // no Python code running in this thread
         } else {
           frames = try codes.frames(for: thread.frames, infos: infos)
-          guard !frames.isEmpty else { continue }  // no Python code running in this thread
+          guard !frames.isEmpty else { continue }
         }
         let name = pythonNames[thread.ident] ?? registry.name(thread.tid)
-        out.append(ThreadStack(tid: thread.tid.rawValue, name: name, activity: activity, frames: frames))
+        out.append(ThreadStack(tid: thread.tid.rawValue, name: name, activity: activity, frames: frames, stackID: stackID))
       } catch {
         errors.count(Self.kind(error))
       }
@@ -265,6 +276,7 @@ public final class PythonStackSource: StackSource {
     threadNames = PythonThreadNames(layout: found.layout, interpreter: found)
     walker = PythonWalker(layout: interpreter.layout, addresses: PythonAddresses(interpreter))
     codes = CodeObjectCache(layout: interpreter.layout, codeType: interpreter.codeType)
+    stacks = StackMemo()
   }
 
   /// Error kinds for the summary: few and stable, no addresses.
