@@ -6,6 +6,13 @@ import PackageDescription
 //   SampSystem          - the only Swift target that imports C or touches Unsafe*.
 //   SampCore            - pure Swift: Python model, sampler loop, aggregation, writers.
 //   sampswift           - the command line, thin.
+// Release builds skip the run-time exclusivity checks (swift_beginAccess on every
+// access to a class's stored property): a fifth of the sampler's own instructions
+// per sample (callgrind, Tests/Benchmarks/notes.md). The code is single-threaded
+// and the compiler still checks what it can see statically; debug builds and the
+// tests keep the run-time checks.
+let sampleLoopSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
   name: "sampswift",
   platforms: [.macOS(.v13)],
@@ -27,10 +34,11 @@ let package = Package(
         .linkedLibrary("unwind-ptrace"), .linkedLibrary("unwind-generic"),
         .linkedLibrary("unwind"), .linkedLibrary("lzma"), .linkedLibrary("stdc++"),
       ]),
-    .target(name: "SampSystem", dependencies: ["CSampShims", "CLibdw"]),
+    .target(name: "SampSystem", dependencies: ["CSampShims", "CLibdw"], swiftSettings: sampleLoopSettings),
     .target(
       name: "SampCore", dependencies: ["SampSystem"],
-      exclude: ["Python/Layouts/generate_layouts.py", "Python/Layouts/offsets.c"]),
+      exclude: ["Python/Layouts/generate_layouts.py", "Python/Layouts/offsets.c"],
+      swiftSettings: sampleLoopSettings),
     .executableTarget(
       name: "sampswift",
       dependencies: ["SampCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -86,8 +86,10 @@ public final class ProcessMemory: RemoteMemory {
     if useProcMem || ranges.count <= 1 { return try readOneByOne(ranges) }
     let total = ranges.reduce(0) { $0 + max(0, $1.1) }
     guard total <= 64 << 20 else { throw .unreadableMemory(ranges[0].0, count: total) }
-    var flat = [UInt8](repeating: 0, count: total)
-    let got: Int = flat.withUnsafeMutableBytes { raw in
+    // Not zero-filled first: the syscall writes it all (a short read is retried below).
+    var got = 0
+    let flat = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+      let raw = UnsafeMutableRawBufferPointer(buffer)
       var locals: [iovec] = []
       var remotes: [iovec] = []
       locals.reserveCapacity(ranges.count)
@@ -98,7 +100,10 @@ public final class ProcessMemory: RemoteMemory {
         remotes.append(iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(a.rawValue)), iov_len: n))
         offset += n
       }
-      return sampswift_process_vm_readv(pid.rawValue, locals, UInt(locals.count), remotes, UInt(remotes.count))
+      got = sampswift_process_vm_readv(pid.rawValue, locals, UInt(locals.count), remotes, UInt(remotes.count))
+      let filled = min(max(got, 0), total)
+      if filled < total { raw.baseAddress!.advanced(by: filled).initializeMemory(as: UInt8.self, repeating: 0, count: total - filled) }
+      initialized = total
     }
     // Partial: find out which range failed by reading them one by one.
     guard got == total else { return try readOneByOne(ranges) }

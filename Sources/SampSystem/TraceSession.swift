@@ -105,7 +105,8 @@ public final class TraceSession {
 
   /// Stops the given threads and returns those now stopped (a thread that exits,
   /// is in group-stop, or does not stop within `stopTimeoutNanos` is left out).
-  /// Callers must `resume` what this returns; `withStopped` does so on every path.
+  /// Callers must `resume` what this returns, at once: `withStopped` does so on
+  /// every path, and `resume` handles the events this left pending.
   public func stop(_ tids: [ThreadID], wait: StopWait = .sleep) -> [ThreadID] {
     var waiting = Set<ThreadID>()
     for tid in tids where threads[tid] == .running {
@@ -135,8 +136,8 @@ public final class TraceSession {
       // An exec takes the other threads with it, those we wait for included.
       if case .exec = event { waiting = waiting.filter { threads[$0] != nil } }
     }
-    // Leave nothing pending: the SIGCHLD that announced it may have been taken.
-    pollEvents()
+    // Events left pending (their SIGCHLD may have been taken above) are
+    // handled by `resume`, which always follows and drains first.
     return stopped
   }
 

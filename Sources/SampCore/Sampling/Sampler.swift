@@ -25,6 +25,9 @@ public final class Sampler {
   /// Label IDs of frames already labelled, valid for one generation of the
   /// writer's label table.
   private var labelIDs: [Frame: UInt32] = [:]
+  /// Label IDs of whole stacks, by `ThreadStack.stackID`, for the same generation.
+  private var stackLabels: [Int: [UInt32]] = [:]
+  private static let maxStackLabels = 20_000
   private var labelsGeneration = 0
 
   public init(config: SamplerConfig, session: TraceSession, source: StackSource) {
@@ -116,8 +119,9 @@ public final class Sampler {
   }
 
   /// One sample: stop, capture, resume, resolve, aggregate.
+  /// No event drain first: the sleep before it ends on a timeout only when no
+  /// SIGCHLD came since the last drain, and every SIGCHLD taken is followed by one.
   func takeSample(writer: ProfileWriter) {
-    session.pollEvents()
     guard session.isAlive else { return }
     // Never read one program with another's maps and symbols: rescan after an
     // exec, and drop a sample that an exec cut through (checked after resolve,
@@ -152,25 +156,38 @@ public final class Sampler {
     stats.samples += 1
     for (kind, n) in errors.counts { stats.errors.count(kind, n) }
     for stack in stacks {
-      var line: [UInt32] = []
-      line.reserveCapacity(stack.frames.count + 1)
+      let ids = labelIDs(stack, writer.labels)
       if config.threadRoots {
-        line.append(writer.labels.id(FrameLabeler.sanitize("thread \(stack.name ?? "?") (\(stack.tid))")))
+        let root = writer.labels.id(FrameLabeler.sanitize("thread \(stack.name ?? "?") (\(stack.tid))"))
+        writer.add(ids: [root] + ids, count: 1)
+      } else {
+        writer.add(ids: ids, count: 1)
       }
-      for frame in stack.frames { line.append(labelID(frame, writer.labels)) }
-      writer.add(ids: line, count: 1)
       stats.stacks += 1
     }
+  }
+
+  /// The label IDs of a stack's frames, root first; memoized on the stack's ID
+  /// when its source gives one (a stack seen before costs one lookup, not one a frame).
+  private func labelIDs(_ stack: ThreadStack, _ table: LabelTable) -> [UInt32] {
+    if table.generation != labelsGeneration {
+      labelIDs.removeAll(keepingCapacity: true)
+      stackLabels.removeAll(keepingCapacity: true)
+      labelsGeneration = table.generation
+    }
+    if let id = stack.stackID, let known = stackLabels[id] { return known }
+    let ids = stack.frames.map { labelID($0, table) }
+    if let id = stack.stackID {
+      if stackLabels.count >= Self.maxStackLabels { stackLabels.removeAll(keepingCapacity: true) }  // bound memory
+      stackLabels[id] = ids
+    }
+    return ids
   }
 
   /// The label ID of a frame, memoized: the same frames recur sample after
   /// sample, and building a label (path shortening, sanitizing) costs more than
   /// a lookup, which for Python frames hashes one integer (`Frame.identity`).
   private func labelID(_ frame: Frame, _ table: LabelTable) -> UInt32 {
-    if table.generation != labelsGeneration {
-      labelIDs.removeAll(keepingCapacity: true)
-      labelsGeneration = table.generation
-    }
     if let known = labelIDs[frame] { return known }
     if labelIDs.count >= LabelTable.maxLabels { labelIDs.removeAll(keepingCapacity: true) }  // bound memory
     let id = table.id(config.labels.label(frame))
