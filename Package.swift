@@ -7,7 +7,7 @@ import PackageDescription
 //   SampCore            - pure Swift: Python model, sampler loop, aggregation, writers.
 //   sampswift           - the command line, thin.
 // Release builds skip the run-time exclusivity checks (swift_beginAccess on every
-// access to a class's stored property): a fifth of the sampler's own instructions
+// access to a class's stored property): about a tenth of the sampler's instructions
 // per sample (callgrind, Tests/Benchmarks/notes.md). The code is single-threaded
 // and the compiler still checks what it can see statically; debug builds and the
 // tests keep the run-time checks.

@@ -884,8 +884,14 @@ def verdicts(results):
         extra=" median, best %.1f ms" % att["one_sample_best_ms"] if att and att.get("one_sample_best_ms") else "")
     cpu = find(results.get("cpu_memory"), profiler="sampswift")
     if cpu:
+        least = find(results.get("cpu_memory"), profiler="floor-sampler")
+        pyspy = find(results.get("cpu_memory"), profiler="py-spy")
+        context = "".join([
+            "; floor sampler %.2f%%, sampswift %.1f× that" % (least["cpu_pct_steady"], cpu["cpu_pct_steady"] / least["cpu_pct_steady"])
+            if least and least.get("cpu_pct_steady") else "",
+            "; py-spy %.2f%%" % pyspy["cpu_pct_steady"] if pyspy and pyspy.get("cpu_pct_steady") is not None else ""])
         bar("profiler CPU ≤ 1% of a core at 100 Hz", cpu["cpu_pct_steady"], 1, digits=2,
-            spread=cpu.get("cpu_noise_pct"))
+            spread=cpu.get("cpu_noise_pct"), extra=context)
         grew = (cpu["rss_last_kb"] or 0) - (cpu["rss_first_kb"] or 0)
         out.append(("memory flat", "RSS %s → %s KiB (VmHWM %s KiB)" % (cpu["rss_first_kb"], cpu["rss_last_kb"],
                                                                    cpu["vmhwm_kb"]),
@@ -1003,7 +1009,11 @@ def write_report(results, path):
                  fmt(r.get("cpu_noise_pct"), "±%.2f%%"), fmt(r["cpu_pct_total"], "%.2f%%"), r["samples"], fmt(r["cpu_us_per_sample"], "%.0f"), r["vmhwm_kb"],
                  "%s → %s" % (r["rss_first_kb"], r["rss_last_kb"])] for r in cm]
         lines += ["## 5. Profiler CPU and memory at 100 Hz", "",
-                  "A Python target with many distinct stacks (random depth up to 60). CPU = utime+stime from "
+                  "A Python target with many distinct stacks (random depth up to 60), one for each profiler, all "
+                  "side by side. \"floor-sampler\" is `floor sampler PID 100` (Tests/Benchmarks/floor.c): the least a "
+                  "stopping sampler can do each tick (the thread's /proc stat, PTRACE_INTERRUPT, the wait, one "
+                  "four-page process_vm_readv, PTRACE_CONT, no names and no output), so the profilers' figures can "
+                  "be read against what stopping a thread 100 times a second costs on this machine. CPU = utime+stime from "
                   "/proc/PID/stat over wall time (steady: from attach on; total: from exec, so it includes "
                   "startup), the mean of two runs with the start order reversed (\"rounds\"; the profiler started "
                   "first used about 20% less CPU in A/A runs here); \"noise\" is half the interquartile range of the CPU share in about 12 "

@@ -9,11 +9,6 @@ public final class FoldedWriter: ProfileWriter {
   public let labels = LabelTable()
   private var pending: [[UInt32]: Int] = [:]
   private var order: [[UInt32]] = []
-  /// Each stack's text, kept across flushes: the same stacks come back second
-  /// after second, and joining fifty labels costs more than finding the line.
-  private var lines: [[UInt32]: String] = [:]
-  private var linesGeneration = 0
-  static let maxLines = 20_000
   public private(set) var samplesWritten = 0
 
   public init(output: OutputFile) { self.output = output }
@@ -34,19 +29,9 @@ public final class FoldedWriter: ProfileWriter {
     var text = ""
     text.reserveCapacity(order.count * 128)
     var samples = 0
-    if linesGeneration != labels.generation || lines.count >= Self.maxLines {
-      lines.removeAll(keepingCapacity: true)
-      linesGeneration = labels.generation
-    }
     for stack in order {
       let count = pending[stack] ?? 0
-      let joined = lines[stack] ?? {
-        let made = stack.map { labels[$0] }.joined(separator: ";")
-        lines[stack] = made
-        return made
-      }()
-      text += joined
-      text += " \(count)\n"
+      text += Self.line(stack.map { labels[$0] }, count)
       samples += count
     }
     pending.removeAll(keepingCapacity: true)

@@ -10,7 +10,9 @@ final class StackMemo {
   private var generation = 0
   /// Never reused, across clears too: an ID names one frame list for the run.
   private var nextID = 1
-  static let maxEntries = 20_000
+  /// A steady program's hot stacks are a few dozen chains; an entry holds up
+  /// to a few KiB (the chain and its frames), so this stays under a MiB.
+  static let maxEntries = 128
 
   var count: Int { entries.count }
 

@@ -27,7 +27,7 @@ public final class Sampler {
   private var labelIDs: [Frame: UInt32] = [:]
   /// Label IDs of whole stacks, by `ThreadStack.stackID`, for the same generation.
   private var stackLabels: [Int: [UInt32]] = [:]
-  private static let maxStackLabels = 20_000
+  private static let maxStackLabels = 1024
   private var labelsGeneration = 0
 
   public init(config: SamplerConfig, session: TraceSession, source: StackSource) {
