@@ -196,6 +196,5 @@ public struct ThreadStat: Equatable, Sendable {
     processor = field >= 36 ? Int(exactly: cpu) : nil
   }
 
-
   public var isRunning: Bool { state == UInt8(ascii: "R") }
 }

@@ -19,6 +19,10 @@ extension RemoteMemory {
     ByteView(try read(at: address, count: count))
   }
   public func read(ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [ArraySlice<UInt8>] {
+    try readEach(ranges)
+  }
+  /// The ranges one read each: the fallback of any batched read.
+  public func readEach(_ ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [ArraySlice<UInt8>] {
     var out: [ArraySlice<UInt8>] = []
     out.reserveCapacity(ranges.count)
     for (a, n) in ranges { out.append(try read(at: a, count: n)[...]) }
@@ -83,7 +87,7 @@ public final class ProcessMemory: RemoteMemory {
   }
 
   public func read(ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [ArraySlice<UInt8>] {
-    if useProcMem || ranges.count <= 1 { return try readOneByOne(ranges) }
+    if useProcMem || ranges.count <= 1 { return try readEach(ranges) }
     let total = ranges.reduce(0) { $0 + max(0, $1.1) }
     guard total <= 64 << 20 else { throw .unreadableMemory(ranges[0].0, count: total) }
     // Not zero-filled first: the syscall writes it all (a short read is retried below).
@@ -106,7 +110,7 @@ public final class ProcessMemory: RemoteMemory {
       initialized = total
     }
     // Partial: find out which range failed by reading them one by one.
-    guard got == total else { return try readOneByOne(ranges) }
+    guard got == total else { return try readEach(ranges) }
     var out: [ArraySlice<UInt8>] = []
     out.reserveCapacity(ranges.count)
     var offset = 0
@@ -114,13 +118,6 @@ public final class ProcessMemory: RemoteMemory {
       out.append(flat[offset..<offset + n])
       offset += n
     }
-    return out
-  }
-
-  private func readOneByOne(_ ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [ArraySlice<UInt8>] {
-    var out: [ArraySlice<UInt8>] = []
-    out.reserveCapacity(ranges.count)
-    for (a, n) in ranges { out.append(try read(at: a, count: n)[...]) }
     return out
   }
 

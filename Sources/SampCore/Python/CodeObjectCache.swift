@@ -84,7 +84,6 @@ final class CodeObjectCache {
 
   /// Compared in place: no array built for a code object already known.
   private func matches(_ known: CodeInfo, _ header: ByteView) -> Bool {
-    guard known.fingerprint.count == identityFields.count else { return false }
     for (i, f) in identityFields.enumerated() where known.fingerprint[i] != field(f, header) { return false }
     return true
   }

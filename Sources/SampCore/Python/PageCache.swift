@@ -34,14 +34,12 @@ final class PageCache: RemoteMemory {
     guard count > 0, count <= Self.largestCachedRead, pages.count < Self.maxPages else {
       return try memory.read(at: address, count: count)
     }
-    let size = UInt64(Self.pageSize)
-    let first = address.rawValue & ~(size - 1)
-    let offset = Int(address.rawValue - first)
+    let (first, offset) = Self.split(address)
     let page = try self.page(first)
     let start = page.startIndex + offset
     if offset + count <= Self.pageSize { return Array(page[start..<start + count]) }
     // Straddles two pages.
-    let (next, overflow) = first.addingReportingOverflow(size)
+    let (next, overflow) = first.addingReportingOverflow(UInt64(Self.pageSize))
     if overflow { throw .unreadableMemory(address, count: count) }
     let second = try self.page(next)
     return Array(page[start...]) + Array(second.prefix(offset + count - Self.pageSize))
@@ -49,9 +47,7 @@ final class PageCache: RemoteMemory {
 
   /// Within one page (frames, thread states): a view of the cached page, no copy.
   func view(at address: RemoteAddress, count: Int) throws(SystemError) -> ByteView {
-    let size = UInt64(Self.pageSize)
-    let first = address.rawValue & ~(size - 1)
-    let offset = Int(address.rawValue - first)
+    let (first, offset) = Self.split(address)
     guard count > 0, offset + count <= Self.pageSize, pages.count < Self.maxPages else {
       return ByteView(try read(at: address, count: count))
     }
@@ -62,12 +58,10 @@ final class PageCache: RemoteMemory {
 
   /// The bytes if they are all in pages already read; never reads.
   func cachedView(at address: RemoteAddress, count: Int) -> ByteView? {
-    let size = UInt64(Self.pageSize)
-    let first = address.rawValue & ~(size - 1)
-    let offset = Int(address.rawValue - first)
+    let (first, offset) = Self.split(address)
     guard count > 0, count <= Self.largestCachedRead, pages[first] != nil else { return nil }
     if offset + count > Self.pageSize {
-      let (next, overflow) = first.addingReportingOverflow(size)
+      let (next, overflow) = first.addingReportingOverflow(UInt64(Self.pageSize))
       guard !overflow, pages[next] != nil else { return nil }
     }
     return try? view(at: address, count: count)
@@ -82,6 +76,12 @@ final class PageCache: RemoteMemory {
     guard let got = try? memory.read(ranges: starts.map { (RemoteAddress($0), size) }) else { return }
     pageReads += 1
     for (start, bytes) in zip(starts, got) { pages[start] = bytes }
+  }
+
+  /// The page an address falls in and its offset there.
+  private static func split(_ address: RemoteAddress) -> (page: UInt64, offset: Int) {
+    let page = address.rawValue & ~UInt64(pageSize - 1)
+    return (page, Int(address.rawValue - page))
   }
 
   private func page(_ start: UInt64) throws(SystemError) -> ArraySlice<UInt8> {

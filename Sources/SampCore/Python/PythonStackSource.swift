@@ -29,13 +29,12 @@ public final class PythonStackSource: StackSource {
   /// idle threads costs nothing then). Refreshed while the target runs.
   private var knownStates: [ThreadID: ThreadState] = [:]
   private var knownStatesTime: UInt64 = 0
-  /// The pages the last capture read and the threads it held: the next capture
-  /// of the same threads reads them again in one syscall (the GIL moving to
-  /// another thread would make them a waste), with the pages of the code
-  /// objects it saw, which are then checked from that copy rather than by a
-  /// read of their own after resume.
-  private var lastPages: [UInt64] = []
-  private var lastCodePages: [UInt64] = []
+  /// The pages the last capture read, then the pages of the code objects it
+  /// met, and the threads it held: the next capture of the same threads reads
+  /// them again in one syscall (the GIL moving to another thread would make
+  /// them a waste), and checks those code objects from that copy rather than
+  /// by a read of their own after resume. Worked out after resume.
+  private var prefetchPages: [UInt64] = []
   private var lastStopped: [ThreadID] = []
 
   public init(pid: ProcessID, interpreter: PythonInterpreterInfo, memory: RemoteMemory, config: SamplerConfig) {
@@ -123,10 +122,7 @@ public final class PythonStackSource: StackSource {
       return .empty
     }
     let pages = PageCache(memory)
-    if stopped == lastStopped {
-      let room = PageCache.maxPrefetch - lastPages.count
-      pages.prefetch(lastPages + lastCodePages.lazy.filter { !self.lastPages.contains($0) }.prefix(max(0, room)))
-    }
+    if stopped == lastStopped { pages.prefetch(prefetchPages) }
     var states: [ThreadState]
     // Whether states say who holds the GIL (a full walk always reads it).
     var gilKnown = true
@@ -176,7 +172,6 @@ public final class PythonStackSource: StackSource {
     }
     return PendingStacks { [self] errors in
       // Noted after resume: nothing the hold does not need happens inside it.
-      lastPages = pages.usedPages
       lastStopped = stopped
       return resolve(kept, held: pages, &errors)
     }
@@ -196,10 +191,14 @@ public final class PythonStackSource: StackSource {
     var nativeSlot: Int?
   }
 
-  /// After resume: code objects looked up in one batch, frames labelled.
+  /// After resume: code objects looked up in one batch, frames labelled, the
+  /// next capture's prefetch worked out.
   private func resolve(_ threads: [Pending], held: PageCache, _ errors: inout SampleErrors) -> [ThreadStack] {
+    let framePages = held.usedPages  // before the lookup adds the code pages it used
     let infos = codes.lookup(threads.lazy.flatMap { $0.frames.lazy.map(\.code) }, held: held, memory: memory)
-    lastCodePages = codes.headerPages(infos.keys, limit: PageCache.maxPrefetch)
+    let room = max(0, PageCache.maxPrefetch - framePages.count)
+    prefetchPages = framePages + codes.headerPages(infos.keys, limit: PageCache.maxPrefetch).lazy
+      .filter { !framePages.contains($0) }.prefix(room)
     // Known chains are reused only when every code object of this sample checked out.
     let allChecked = infos.values.allSatisfy { if case .success = $0 { true } else { false } }
     let pythonNames = threadNames.names(memory, idents: threads.map(\.ident), now: Monotonic.now())
@@ -223,16 +222,17 @@ public final class PythonStackSource: StackSource {
           if case .mismatch = merged.outcome { errors.count("native/Python merge mismatch") }
           frames = merged.frames
           activity.waitingForGIL = merge.isWaitingForGIL(nativeFrames)
-        } else if allChecked {
-          let codes = self.codes
-          let known = try stacks.frames(for: thread.frames, generation: codes.generation) { () throws(PythonReadError) in
-            try codes.frames(for: thread.frames, infos: infos)
-          }
-          (frames, stackID) = (known.frames, known.id)
-          guard !frames.isEmpty else { continue }  // no Python code running in this thread
         } else {
-          frames = try codes.frames(for: thread.frames, infos: infos)
-          guard !frames.isEmpty else { continue }
+          if allChecked {
+            let codes = self.codes
+            let known = try stacks.frames(for: thread.frames, generation: codes.generation) { () throws(PythonReadError) in
+              try codes.frames(for: thread.frames, infos: infos)
+            }
+            (frames, stackID) = (known.frames, known.id)
+          } else {
+            frames = try codes.frames(for: thread.frames, infos: infos)
+          }
+          guard !frames.isEmpty else { continue }  // no Python code running in this thread
         }
         let name = pythonNames[thread.ident] ?? registry.name(thread.tid)
         out.append(ThreadStack(tid: thread.tid.rawValue, name: name, activity: activity, frames: frames, stackID: stackID))

@@ -150,7 +150,6 @@ public struct PythonWalker {
 
   // MARK: threads
 
-
   private func threadState(_ memory: RemoteMemory, _ tstate: RemoteAddress, interp: RemoteAddress, holder: RemoteAddress?)
     throws(PythonReadError) -> (ThreadState, next: RemoteAddress)
   {
@@ -231,7 +230,6 @@ public struct PythonWalker {
   }
 
   // MARK: frames
-
 
   /// Innermost first. Shim frames (owner >= ownerCStack, 3.12+) are skipped and
   /// mark the frame above them as an entry frame.

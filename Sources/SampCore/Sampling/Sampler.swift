@@ -24,7 +24,7 @@ public final class Sampler {
   private var execsSeen = 0
   /// Label IDs of frames already labelled, valid for one generation of the
   /// writer's label table.
-  private var labelIDs: [Frame: UInt32] = [:]
+  private var frameLabels: [Frame: UInt32] = [:]
   /// Label IDs of whole stacks, by `ThreadStack.stackID`, for the same generation.
   private var stackLabels: [Int: [UInt32]] = [:]
   private static let maxStackLabels = 1024
@@ -171,7 +171,7 @@ public final class Sampler {
   /// when its source gives one (a stack seen before costs one lookup, not one a frame).
   private func labelIDs(_ stack: ThreadStack, _ table: LabelTable) -> [UInt32] {
     if table.generation != labelsGeneration {
-      labelIDs.removeAll(keepingCapacity: true)
+      frameLabels.removeAll(keepingCapacity: true)
       stackLabels.removeAll(keepingCapacity: true)
       labelsGeneration = table.generation
     }
@@ -188,10 +188,10 @@ public final class Sampler {
   /// sample, and building a label (path shortening, sanitizing) costs more than
   /// a lookup, which for Python frames hashes one integer (`Frame.identity`).
   private func labelID(_ frame: Frame, _ table: LabelTable) -> UInt32 {
-    if let known = labelIDs[frame] { return known }
-    if labelIDs.count >= LabelTable.maxLabels { labelIDs.removeAll(keepingCapacity: true) }  // bound memory
+    if let known = frameLabels[frame] { return known }
+    if frameLabels.count >= LabelTable.maxLabels { frameLabels.removeAll(keepingCapacity: true) }  // bound memory
     let id = table.id(config.labels.label(frame))
-    labelIDs[frame] = id
+    frameLabels[frame] = id
     return id
   }
 
