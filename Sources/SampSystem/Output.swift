@@ -65,7 +65,12 @@ public final class OutputFile {
   /// Throws when the output is closed (EPIPE) or has taken nothing for so long
   /// that `maximumPending` is reached (EAGAIN).
   public func write(_ text: String) throws(SystemError) {
-    pending.append(contentsOf: text.utf8)
+    try write(bytes: text.utf8)
+  }
+
+  /// Writes UTF-8 bytes, as `write(_:)` does text.
+  public func write(bytes: some Sequence<UInt8>) throws(SystemError) {
+    pending.append(contentsOf: bytes)
     try drain(waiting: !buffered)
     if unwritten > Self.maximumPending { throw .call("write(\(path))", Errno(EAGAIN)) }
   }

@@ -336,28 +336,32 @@ private struct Image312 {
     #expect(c[1] != a[1] && c[1].identity != a[1].identity)
   }
 
-  /// A chain seen before reuses its frames and ID until the code cache replaces
-  /// an entry; then it is built again, with the new names and a new ID.
-  @Test func stackMemoFollowsTheCodeCache() throws {
+  /// Identities name the frames `frames(for:)` builds, stay the same for the
+  /// same code object and line, and change with the decoded object; the
+  /// catalog still names an identity handed out before the entry was replaced
+  /// only until then.
+  @Test func identitiesNameTheFramesOfTheDecodedCodeObject() throws {
     let image = Image312()
     let cache = CodeObjectCache(layout: image.layout, codeType: RemoteAddress(image.codeType))
-    let memo = StackMemo()
     let chain = try #require(try image.walker.captureThreads(image.memory).first).frames
-    func resolve() throws -> (frames: [Frame], id: Int) {
+    func resolve() throws -> (ids: [UInt64], frames: [Frame]) {
       let infos = cache.lookup(chain.map(\.code), memory: image.memory)
-      return try memo.frames(for: chain, generation: cache.generation) { () throws(PythonReadError) in
-        try cache.frames(for: chain, infos: infos)
-      }
+      return (try cache.identities(for: chain, infos: infos), try cache.frames(for: chain, infos: infos))
     }
     let first = try resolve()
-    let again = try resolve()
-    #expect(again.id == first.id && again.frames == first.frames && memo.count == 1)
+    #expect(first.ids.map { cache.frame(identity: $0) } == first.frames)
+    #expect(first.frames.compactMap(\.name) == ["outer", "Engine.inner"])
+    #expect(try resolve().ids == first.ids)
 
     image.code(image.innerCode, name: "other", qualname: "Other.run", file: "/srv/app/other.py", firstLine: 40,
                table: [0x80 | 13 << 3 | 7, 0x00])
     let rebuilt = try resolve()
-    #expect(rebuilt.id != first.id)
+    #expect(rebuilt.ids[0] == first.ids[0] && rebuilt.ids[1] != first.ids[1])
     #expect(rebuilt.frames.compactMap(\.name) == ["outer", "Other.run"])
+    #expect(cache.frame(identity: first.ids[1]) == nil, "the replaced entry names nothing")
+    let stack = ThreadStack(tid: 1, name: nil, activity: ThreadActivity(running: true), identities: rebuilt.ids,
+                            catalog: cache)
+    #expect(stack.frames == rebuilt.frames)
   }
 
   @Test func distinctCodesKeepFirstSeenOrderPastTheLinearLimit() {

@@ -89,20 +89,47 @@ public struct ThreadActivity: Hashable, Sendable {
   }
 }
 
+/// Names frames by `Frame.identity` alone, for stacks a source gives as identities.
+public protocol FrameCatalog: AnyObject {
+  func frame(identity: UInt64) -> Frame?
+}
+
 /// One thread's stack in one sample, root first.
-public struct ThreadStack: Sendable {
+public struct ThreadStack {
   public var tid: Int32
   public var name: String?
   public var activity: ThreadActivity
-  public var frames: [Frame]
-  /// Set by a source that memoizes stacks: the same ID is always the same
-  /// frames (for the whole run), so labels can be memoized on it.
-  public var stackID: Int?
-  public init(tid: Int32, name: String?, activity: ThreadActivity, frames: [Frame], stackID: Int? = nil) {
+  /// Set instead of built frames by a source whose frames all have an identity
+  /// (Python-only stacks): the sampler labels a stack by its identities, and
+  /// the frames are built only where they are asked for.
+  public let identities: [UInt64]?
+  private let catalog: FrameCatalog?
+  private let built: [Frame]
+
+  public init(tid: Int32, name: String?, activity: ThreadActivity, frames: [Frame]) {
     self.tid = tid
     self.name = name
     self.activity = activity
-    self.frames = frames
-    self.stackID = stackID
+    built = frames
+    identities = nil
+    catalog = nil
   }
+
+  public init(tid: Int32, name: String?, activity: ThreadActivity, identities: [UInt64], catalog: FrameCatalog) {
+    self.tid = tid
+    self.name = name
+    self.activity = activity
+    built = []
+    self.identities = identities
+    self.catalog = catalog
+  }
+
+  /// Root first.
+  public var frames: [Frame] {
+    guard let identities, let catalog else { return built }
+    return identities.compactMap { catalog.frame(identity: $0) }
+  }
+
+  /// The frame of one identity from `identities`.
+  public func frame(identity: UInt64) -> Frame? { catalog?.frame(identity: identity) }
 }

@@ -26,19 +26,27 @@ public final class FoldedWriter: ProfileWriter {
 
   public func flush() throws(SampError) {
     guard !order.isEmpty else { return }
-    var text = ""
-    text.reserveCapacity(order.count * 128)
+    // Bytes appended straight from the labels: joining strings per line cost
+    // more than everything else a flush does.
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(order.count * 256)
     var samples = 0
     for stack in order {
       let count = pending[stack] ?? 0
-      text += Self.line(stack.map { labels[$0] }, count)
+      for (i, id) in stack.enumerated() {
+        if i > 0 { bytes.append(UInt8(ascii: ";")) }
+        bytes.append(contentsOf: labels[id].utf8)
+      }
+      bytes.append(UInt8(ascii: " "))
+      Self.appendDecimal(count, to: &bytes)
+      bytes.append(UInt8(ascii: "\n"))
       samples += count
     }
     pending.removeAll(keepingCapacity: true)
     order.removeAll(keepingCapacity: true)
     labels.trim()
     do {
-      try output.write(text)
+      try output.write(bytes: bytes)
     } catch {
       throw .output(path: output.path, error.errno ?? .ioError)
     }
@@ -46,6 +54,11 @@ public final class FoldedWriter: ProfileWriter {
   }
 
   public func finish() throws(SampError) { try flush() }
+
+  static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
+    if value >= 10 { appendDecimal(value / 10, to: &bytes) }
+    bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
+  }
 
   /// One folded line. Labels are already free of `;` and newlines.
   public static func line(_ stack: [String], _ count: Int) -> String {

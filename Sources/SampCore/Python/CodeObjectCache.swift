@@ -15,8 +15,8 @@ final class CodeInfo {
   /// The header fields this entry was decoded from; a changed header means the
   /// address now holds another object.
   let fingerprint: [UInt64]
-  /// Byte offset -> line, filled as samples ask.
-  private var lines: [Int: Int?] = [:]
+  /// Byte offset -> frame identity, filled as samples ask.
+  private var identities: [Int: UInt64] = [:]
 
   private static let serials = Atomic<UInt32>(0)
 
@@ -30,12 +30,21 @@ final class CodeInfo {
     self.fingerprint = fingerprint
   }
 
-  func line(at byteOffset: Int, format: PythonLayout.LineTableFormat) -> Int? {
-    if let known = lines[byteOffset] { return known }
+  /// The identity of this code's frame at `byteOffset`: the serial and the
+  /// line (+1, so that 0 stands for no line), which name the frame for the run.
+  func identity(at byteOffset: Int, format: PythonLayout.LineTableFormat) -> UInt64 {
+    if let known = identities[byteOffset] { return known }
     let line = LineTable.line(forByteOffset: byteOffset, table: lineTable, firstLine: firstLine, format: format)
-    if lines.count >= 512 { lines.removeAll(keepingCapacity: true) }
-    lines[byteOffset] = line
-    return line
+    let identity = UInt64(serial) << 32 | UInt64(UInt32(truncatingIfNeeded: (line ?? -1) + 1))
+    if identities.count >= 512 { identities.removeAll(keepingCapacity: true) }
+    identities[byteOffset] = identity
+    return identity
+  }
+
+  /// The frame an identity from `identity(at:format:)` stands for.
+  func frame(identity: UInt64) -> Frame {
+    let stored = Int(UInt32(truncatingIfNeeded: identity))
+    return .python(name, file: file, line: stored == 0 ? nil : stored - 1, firstLine: firstLine, identity: identity)
   }
 }
 
@@ -43,16 +52,15 @@ final class CodeInfo {
 /// validated on every use: the code object's header is re-read (one batched read
 /// per sample) and compared with the fields the entry was decoded from, and its
 /// type must be PyCode_Type, so a freed and reused address never mislabels a frame.
-final class CodeObjectCache {
+final class CodeObjectCache: FrameCatalog {
   let layout: PythonLayout
   let codeType: RemoteAddress?
   private var entries: [RemoteAddress: CodeInfo] = [:]
+  /// The same entries by serial, to turn a frame identity back into a frame.
+  private var bySerial: [UInt32: CodeInfo] = [:]
   static let maxEntries = 32_768
   static let maxLineTableBytes = 4 << 20
 
-  /// Bumped whenever an entry is replaced or dropped: what was built from the
-  /// entries before (StackMemo) may name frames wrongly now.
-  private(set) var generation = 0
   /// Decodes done and reused, for tests and the benchmark.
   private(set) var decodes = 0
   private(set) var hits = 0
@@ -161,7 +169,7 @@ final class CodeObjectCache {
 
   private func info(_ code: RemoteAddress, header: ByteView, memory: RemoteMemory) throws(PythonReadError) -> CodeInfo {
     if let codeType, header.pointer(at: layout.objectType) != codeType {
-      if entries.removeValue(forKey: code) != nil { generation += 1 }
+      if let gone = entries.removeValue(forKey: code) { bySerial[gone.serial] = nil }
       throw .corruptData("frame's code pointer does not point at a code object")
     }
     if let known = entries[code], matches(known, header) {
@@ -178,9 +186,10 @@ final class CodeObjectCache {
       firstTraceableByte: layout.codeFirstTraceable.map { Int(header.i32(at: $0)) * 2 }, fingerprint: identity)
     if entries.count >= Self.maxEntries {
       entries.removeAll(keepingCapacity: true)
-      generation += 1
+      bySerial.removeAll(keepingCapacity: true)
     }
-    if entries.updateValue(info, forKey: code) != nil { generation += 1 }
+    if let replaced = entries.updateValue(info, forKey: code) { bySerial[replaced.serial] = nil }
+    bySerial[info.serial] = info
     decodes += 1
     return info
   }
@@ -209,15 +218,16 @@ final class CodeObjectCache {
 }
 
 extension CodeObjectCache {
-  /// Root-first frames for one thread's captured chain (innermost first).
-  /// Incomplete frames (3.11+: not yet past the code's first traceable
-  /// instruction, e.g. the 3.13 __init__ cleanup shim) are left out, as CPython
-  /// leaves them out of tracebacks.
-  func frames(for captured: [CapturedFrame], infos: [RemoteAddress: Result<CodeInfo, PythonReadError>])
-    throws(PythonReadError) -> [Frame]
+  /// Root-first frame identities for one thread's captured chain (innermost
+  /// first); `frame(identity:)` names them. Incomplete frames (3.11+: not yet
+  /// past the code's first traceable instruction, e.g. the 3.13 __init__
+  /// cleanup shim) are left out, as CPython leaves them out of tracebacks.
+  func identities(for captured: [CapturedFrame], infos: [RemoteAddress: Result<CodeInfo, PythonReadError>])
+    throws(PythonReadError) -> [UInt64]
   {
-    var out: [Frame] = []
+    var out: [UInt64] = []
     out.reserveCapacity(captured.count)
+    let format = layout.lineTableFormat
     for frame in captured.reversed() {
       guard let result = infos[frame.code] else { throw .corruptData("code object not looked up") }
       let info: CodeInfo
@@ -226,10 +236,21 @@ extension CodeObjectCache {
       case .failure(let e): throw e
       }
       if let first = info.firstTraceableByte, !frame.ownedByGenerator, frame.byteOffset < first { continue }
-      let line = info.line(at: frame.byteOffset, format: layout.lineTableFormat)
-      let identity = UInt64(info.serial) << 32 | UInt64(UInt32(truncatingIfNeeded: (line ?? -1) + 1))
-      out.append(.python(info.name, file: info.file, line: line, firstLine: info.firstLine, identity: identity))
+      out.append(info.identity(at: frame.byteOffset, format: format))
     }
     return out
+  }
+
+  /// Root-first frames for one thread's captured chain, as `identities` leaves them.
+  func frames(for captured: [CapturedFrame], infos: [RemoteAddress: Result<CodeInfo, PythonReadError>])
+    throws(PythonReadError) -> [Frame]
+  {
+    try identities(for: captured, infos: infos).compactMap { frame(identity: $0) }
+  }
+
+  /// The frame for an identity handed out by `identities`, while its code
+  /// object's entry stays (entries go only during a lookup).
+  func frame(identity: UInt64) -> Frame? {
+    bySerial[UInt32(truncatingIfNeeded: identity >> 32)]?.frame(identity: identity)
   }
 }

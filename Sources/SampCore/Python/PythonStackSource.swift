@@ -10,7 +10,6 @@ public final class PythonStackSource: StackSource {
   private let memory: RemoteMemory
   private var walker: PythonWalker
   private var codes: CodeObjectCache
-  private var stacks = StackMemo()
   private let registry: ThreadRegistry
   /// Scheduler state of each thread, read before stopping (a stopped thread is never "R").
   private var running: [ThreadID: Bool] = [:]
@@ -199,8 +198,6 @@ public final class PythonStackSource: StackSource {
     let room = max(0, PageCache.maxPrefetch - framePages.count)
     prefetchPages = framePages + codes.headerPages(infos.keys, limit: PageCache.maxPrefetch).lazy
       .filter { !framePages.contains($0) }.prefix(room)
-    // Known chains are reused only when every code object of this sample checked out.
-    let allChecked = infos.values.allSatisfy { if case .success = $0 { true } else { false } }
     let pythonNames = threadNames.names(memory, idents: threads.map(\.ident), now: Monotonic.now())
     var out: [ThreadStack] = []
     for thread in threads {
@@ -210,8 +207,7 @@ public final class PythonStackSource: StackSource {
       }
       do {
         var activity = ThreadActivity(running: thread.running, holdsGIL: thread.holdsGIL)
-        var frames: [Frame]
-        var stackID: Int?
+        let name = pythonNames[thread.ident] ?? registry.name(thread.tid)
         if let native, let slot = thread.nativeSlot {
           let groups = try evalCallGroups(thread.frames, infos: infos)
           guard let nativeFrames = try? native.frames(slot: slot) else {
@@ -220,22 +216,16 @@ public final class PythonStackSource: StackSource {
           }
           let merged = merge.merge(native: nativeFrames, python: groups)
           if case .mismatch = merged.outcome { errors.count("native/Python merge mismatch") }
-          frames = merged.frames
           activity.waitingForGIL = merge.isWaitingForGIL(nativeFrames)
+          out.append(ThreadStack(tid: thread.tid.rawValue, name: name, activity: activity, frames: merged.frames))
         } else {
-          if allChecked {
-            let codes = self.codes
-            let known = try stacks.frames(for: thread.frames, generation: codes.generation) { () throws(PythonReadError) in
-              try codes.frames(for: thread.frames, infos: infos)
-            }
-            (frames, stackID) = (known.frames, known.id)
-          } else {
-            frames = try codes.frames(for: thread.frames, infos: infos)
-          }
-          guard !frames.isEmpty else { continue }  // no Python code running in this thread
+          // Identities, not frames: the sampler labels them from a memo, and
+          // building fifty frames a sample cost more than the rest of resolve.
+          let identities = try codes.identities(for: thread.frames, infos: infos)
+          guard !identities.isEmpty else { continue }  // no Python code running in this thread
+          out.append(ThreadStack(tid: thread.tid.rawValue, name: name, activity: activity, identities: identities,
+                                 catalog: codes))
         }
-        let name = pythonNames[thread.ident] ?? registry.name(thread.tid)
-        out.append(ThreadStack(tid: thread.tid.rawValue, name: name, activity: activity, frames: frames, stackID: stackID))
       } catch {
         errors.count(Self.kind(error))
       }
@@ -276,7 +266,6 @@ public final class PythonStackSource: StackSource {
     threadNames = PythonThreadNames(layout: found.layout, interpreter: found)
     walker = PythonWalker(layout: interpreter.layout, addresses: PythonAddresses(interpreter))
     codes = CodeObjectCache(layout: interpreter.layout, codeType: interpreter.codeType)
-    stacks = StackMemo()
   }
 
   /// Error kinds for the summary: few and stable, no addresses.

@@ -18,13 +18,6 @@ public struct CapturedFrame: Hashable, Sendable {
     self.ownedByGenerator = ownedByGenerator
     self.isEntry = isEntry
   }
-
-  /// One word into the hasher instead of four: whole chains are hashed every
-  /// sample (StackMemo). Equality still compares every field.
-  public func hash(into hasher: inout Hasher) {
-    let flags = UInt64(ownedByGenerator ? 1 : 0) | UInt64(isEntry ? 2 : 0)
-    hasher.combine(code.rawValue &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: Int64(byteOffset)) << 2 ^ flags)
-  }
 }
 
 /// One thread state as copied while held: who it is and where its frames start.

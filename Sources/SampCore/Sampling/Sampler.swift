@@ -23,11 +23,10 @@ public final class Sampler {
   /// The session's exec count when the source last rescanned the target.
   private var execsSeen = 0
   /// Label IDs of frames already labelled, valid for one generation of the
-  /// writer's label table.
+  /// writer's label table: by identity for stacks given as identities, by
+  /// frame for the rest.
+  private var identityLabels: [UInt64: UInt32] = [:]
   private var frameLabels: [Frame: UInt32] = [:]
-  /// Label IDs of whole stacks, by `ThreadStack.stackID`, for the same generation.
-  private var stackLabels: [Int: [UInt32]] = [:]
-  private static let maxStackLabels = 1024
   private var labelsGeneration = 0
 
   public init(config: SamplerConfig, session: TraceSession, source: StackSource) {
@@ -167,26 +166,33 @@ public final class Sampler {
     }
   }
 
-  /// The label IDs of a stack's frames, root first; memoized on the stack's ID
-  /// when its source gives one (a stack seen before costs one lookup, not one a frame).
+  /// The label IDs of a stack's frames, root first: one integer lookup a frame
+  /// for stacks given as identities (the same frames recur sample after sample,
+  /// and building a label, with path shortening and sanitizing, costs more).
   private func labelIDs(_ stack: ThreadStack, _ table: LabelTable) -> [UInt32] {
     if table.generation != labelsGeneration {
+      identityLabels.removeAll(keepingCapacity: true)
       frameLabels.removeAll(keepingCapacity: true)
-      stackLabels.removeAll(keepingCapacity: true)
       labelsGeneration = table.generation
     }
-    if let id = stack.stackID, let known = stackLabels[id] { return known }
-    let ids = stack.frames.map { labelID($0, table) }
-    if let id = stack.stackID {
-      if stackLabels.count >= Self.maxStackLabels { stackLabels.removeAll(keepingCapacity: true) }  // bound memory
-      stackLabels[id] = ids
+    guard let identities = stack.identities else { return stack.frames.map { labelID($0, table) } }
+    if identityLabels.count >= LabelTable.maxLabels { identityLabels.removeAll(keepingCapacity: true) }  // bound memory
+    var ids: [UInt32] = []
+    ids.reserveCapacity(identities.count)
+    for identity in identities {
+      if let known = identityLabels[identity] {
+        ids.append(known)
+      } else {
+        let label = stack.frame(identity: identity).map { config.labels.label($0) } ?? "?"
+        let id = table.id(label)
+        identityLabels[identity] = id
+        ids.append(id)
+      }
     }
     return ids
   }
 
-  /// The label ID of a frame, memoized: the same frames recur sample after
-  /// sample, and building a label (path shortening, sanitizing) costs more than
-  /// a lookup, which for Python frames hashes one integer (`Frame.identity`).
+  /// The label ID of a frame, memoized.
   private func labelID(_ frame: Frame, _ table: LabelTable) -> UInt32 {
     if let known = frameLabels[frame] { return known }
     if frameLabels.count >= LabelTable.maxLabels { frameLabels.removeAll(keepingCapacity: true) }  // bound memory

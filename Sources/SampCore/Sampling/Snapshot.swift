@@ -3,7 +3,7 @@ import SampSystem
 /// `sampswift dump`: every thread's stack once. Attaches, stops all threads
 /// (idle ones too) for one capture, resumes and detaches.
 public enum Snapshot {
-  public struct Result: Sendable {
+  public struct Result {
     public var pid: Int32
     public var command: String
     public var source: String
