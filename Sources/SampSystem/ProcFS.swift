@@ -139,8 +139,6 @@ public final class ThreadStatReader {
   public func state() -> ThreadStat? {
     let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
     guard n > 0 else { return nil }
-    // Parsed through a buffer pointer: an ArraySlice's checked indexing cost
-    // ten times as many instructions for the same 300 bytes.
     return buffer.withUnsafeBufferPointer { ThreadStat(parsing: UnsafeBufferPointer(rebasing: $0[0..<n])) }
   }
 }
@@ -162,18 +160,32 @@ public struct ThreadStat: Equatable, Sendable {
 
   /// Parses "tid (comm) S ppid ... utime stime ...": comm may hold spaces and
   /// parentheses, so fields are counted after the last ')'.
-  public init?<C: BidirectionalCollection>(parsing bytes: C) where C.Element == UInt8 {
-    guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-    // One pass, no allocation: this runs for every thread before every sample.
+  public init?<C: Collection>(parsing bytes: C) where C.Element == UInt8 {
+    let copy = Array(bytes)
+    guard let parsed = copy.withUnsafeBufferPointer({ ThreadStat(parsing: $0) }) else { return nil }
+    self = parsed
+  }
+
+  /// Through a buffer pointer, indexed: this runs for every thread before every
+  /// sample, and a generic slice's iteration cost several times the instructions.
+  public init?(parsing bytes: UnsafeBufferPointer<UInt8>) {
+    var close = bytes.count - 1
+    while close >= 0, bytes[close] != UInt8(ascii: ")") { close -= 1 }
+    guard close >= 0 else { return nil }
+    // One pass, no allocation, up to the last field wanted.
     var field = -1
     var inField = false
     var state: UInt8 = 0
     var utime: UInt64 = 0
     var stime: UInt64 = 0
     var cpu: UInt64 = 0
-    for byte in bytes[bytes.index(after: close)...] {
+    var i = close + 1
+    while i < bytes.count {
+      let byte = bytes[i]
+      i += 1
       if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") {
         inField = false
+        if field == 36 { break }
         continue
       }
       if !inField {

@@ -35,7 +35,10 @@ public final class FoldedWriter: ProfileWriter {
       let count = pending[stack] ?? 0
       for (i, id) in stack.enumerated() {
         if i > 0 { bytes.append(UInt8(ascii: ";")) }
-        bytes.append(contentsOf: labels[id].utf8)
+        let label = labels[id].utf8
+        if label.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+          bytes.append(contentsOf: label)
+        }
       }
       bytes.append(UInt8(ascii: " "))
       Self.appendDecimal(count, to: &bytes)

@@ -228,12 +228,21 @@ extension CodeObjectCache {
     var out: [UInt64] = []
     out.reserveCapacity(captured.count)
     let format = layout.lineTableFormat
+    // A stack's frames share a few code objects: the last few found are
+    // searched linearly before the dictionary hashes an address.
+    var recent: [(code: RemoteAddress, info: CodeInfo)] = []
     for frame in captured.reversed() {
-      guard let result = infos[frame.code] else { throw .corruptData("code object not looked up") }
       let info: CodeInfo
-      switch result {
-      case .success(let i): info = i
-      case .failure(let e): throw e
+      if let hit = recent.first(where: { $0.code == frame.code }) {
+        info = hit.info
+      } else {
+        guard let result = infos[frame.code] else { throw .corruptData("code object not looked up") }
+        switch result {
+        case .success(let i): info = i
+        case .failure(let e): throw e
+        }
+        if recent.count == 8 { recent.removeFirst() }
+        recent.append((frame.code, info))
       }
       if let first = info.firstTraceableByte, !frame.ownedByGenerator, frame.byteOffset < first { continue }
       out.append(info.identity(at: frame.byteOffset, format: format))

@@ -75,6 +75,7 @@ final class PageCache: RemoteMemory {
     let size = Self.pageSize
     guard let got = try? memory.read(ranges: starts.map { (RemoteAddress($0), size) }) else { return }
     pageReads += 1
+    pages.reserveCapacity(starts.count + 4)  // room for a few more without a rehash
     for (start, bytes) in zip(starts, got) { pages[start] = bytes }
   }
 
