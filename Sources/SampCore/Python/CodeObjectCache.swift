@@ -104,9 +104,11 @@ final class CodeObjectCache: FrameCatalog {
     -> [RemoteAddress: Result<CodeInfo, PythonReadError>]
   {
     let size = headerSize
+    let distinct = Self.distinct(codes)
     var out: [RemoteAddress: Result<CodeInfo, PythonReadError>] = [:]
+    out.reserveCapacity(distinct.count)
     var missing: [RemoteAddress] = []
-    for code in Self.distinct(codes) {
+    for code in distinct {
       if let header = held?.cachedView(at: code, count: size) {
         out[code] = result(code, header, memory)
       } else {

@@ -28,12 +28,19 @@ public final class PythonStackSource: StackSource {
   /// idle threads costs nothing then). Refreshed while the target runs.
   private var knownStates: [ThreadID: ThreadState] = [:]
   private var knownStatesTime: UInt64 = 0
-  /// The pages the last capture read, then the pages of the code objects it
-  /// met, and the threads it held: the next capture of the same threads reads
+  /// The frame pages of the recent captures, then the pages of the code objects
+  /// the last one met, and the threads it held: the next capture of the same threads reads
   /// them again in one syscall (the GIL moving to another thread would make
   /// them a waste), and checks those code objects from that copy rather than
   /// by a read of their own after resume. Worked out after resume.
   private var prefetchPages: [UInt64] = []
+  /// Frame pages of the last captures, most recent first, with the capture
+  /// that last used each: a stack that grows and shrinks between samples finds
+  /// its pages in the prefetch instead of paying a read each while held.
+  private var recentPages: [(page: UInt64, lastUsed: Int)] = []
+  private var captures = 0
+  /// How many captures a page stays in the prefetch after its last use.
+  static let pageMemory = 16
   private var lastStopped: [ThreadID] = []
 
   public init(pid: ProcessID, interpreter: PythonInterpreterInfo, memory: RemoteMemory, config: SamplerConfig) {
@@ -193,7 +200,7 @@ public final class PythonStackSource: StackSource {
   /// After resume: code objects looked up in one batch, frames labelled, the
   /// next capture's prefetch worked out.
   private func resolve(_ threads: [Pending], held: PageCache, _ errors: inout SampleErrors) -> [ThreadStack] {
-    let framePages = held.usedPages  // before the lookup adds the code pages it used
+    let framePages = rememberFramePages(held.usedPages)  // before the lookup adds the code pages it used
     let infos = codes.lookup(threads.lazy.flatMap { $0.frames.lazy.map(\.code) }, held: held, memory: memory)
     let room = max(0, PageCache.maxPrefetch - framePages.count)
     prefetchPages = framePages + codes.headerPages(infos.keys, limit: PageCache.maxPrefetch).lazy
@@ -231,6 +238,19 @@ public final class PythonStackSource: StackSource {
       }
     }
     return out
+  }
+
+  /// This capture's frame pages first, then those used by the last
+  /// `pageMemory` captures, at most `PageCache.maxPrefetch`.
+  private func rememberFramePages(_ used: [UInt64]) -> [UInt64] {
+    captures += 1
+    let now = captures
+    var kept = used.map { (page: $0, lastUsed: now) }
+    for old in recentPages where now - old.lastUsed < Self.pageMemory && !used.contains(old.page) {
+      kept.append(old)
+    }
+    recentPages = Array(kept.prefix(PageCache.maxPrefetch))
+    return recentPages.map(\.page)
   }
 
   /// The Python frames split by the C-level eval call running them, root first:
