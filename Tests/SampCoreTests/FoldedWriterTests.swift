@@ -65,9 +65,13 @@ import Testing
     deinit { try? FileManager.default.removeItem(atPath: path) }
   }
 
-  @Test func lineFormat() {
-    #expect(FoldedWriter.line(["main", "run (a.c:3)", "leaf (a.c:9)"], 12) == "main;run (a.c:3);leaf (a.c:9) 12\n")
-    #expect(FoldedWriter.line(["only"], 1) == "only 1\n")
+  @Test func lineFormat() throws {
+    let h = try Harness()
+    h.writer.add(["main", "run (a.c:3)", "leaf (a.c:9)"], count: 12)
+    h.writer.add(["only"], count: 1)
+    h.writer.add(["naïve → ü"], count: 1234567)
+    try h.writer.flush()
+    #expect(h.text == "main;run (a.c:3);leaf (a.c:9) 12\nonly 1\nnaïve → ü 1234567\n")
   }
 
   @Test func aggregatesIdenticalStacksWithinABlock() throws {

@@ -58,13 +58,9 @@ public final class FoldedWriter: ProfileWriter {
 
   public func finish() throws(SampError) { try flush() }
 
+  /// `value` (not negative) in decimal.
   static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
     if value >= 10 { appendDecimal(value / 10, to: &bytes) }
     bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
-  }
-
-  /// One folded line. Labels are already free of `;` and newlines.
-  public static func line(_ stack: [String], _ count: Int) -> String {
-    stack.joined(separator: ";") + " \(count)\n"
   }
 }

@@ -197,8 +197,8 @@ public final class PythonStackSource: StackSource {
     var nativeSlot: Int?
   }
 
-  /// After resume: code objects looked up in one batch, frames labelled, the
-  /// next capture's prefetch worked out.
+  /// After resume: code objects looked up in one batch, frames named by
+  /// identity, the next capture's prefetch worked out.
   private func resolve(_ threads: [Pending], held: PageCache, _ errors: inout SampleErrors) -> [ThreadStack] {
     let framePages = rememberFramePages(held.usedPages)  // before the lookup adds the code pages it used
     let infos = codes.lookup(threads.lazy.flatMap { $0.frames.lazy.map(\.code) }, held: held, memory: memory)
@@ -275,6 +275,7 @@ public final class PythonStackSource: StackSource {
     registry.removeAll()
     nonPython.removeAll()
     knownStates.removeAll()
+    recentPages.removeAll()  // the old program's addresses
     guard let found = try? InterpreterLocator.locate(pid: pid, memory: memory) else {
       interpreterLost = true
       return
