@@ -135,6 +135,7 @@ final class CodeObjectCache: FrameCatalog {
   /// up to a point, past which a set takes over.
   static func distinct(_ codes: some Sequence<RemoteAddress>) -> [RemoteAddress] {
     var out: [RemoteAddress] = []
+    out.reserveCapacity(16)
     var seen: Set<RemoteAddress>?
     for code in codes {
       if let set = seen {
@@ -155,6 +156,7 @@ final class CodeObjectCache: FrameCatalog {
   func headerPages(_ codes: some Sequence<RemoteAddress>, limit: Int) -> [UInt64] {
     let mask = ~UInt64(PageCache.pageSize - 1)
     var out: [UInt64] = []
+    out.reserveCapacity(limit)
     for code in codes {
       let first = code.rawValue & mask
       let last = (code.rawValue &+ UInt64(headerSize - 1)) & mask
@@ -233,6 +235,7 @@ extension CodeObjectCache {
     // A stack's frames share a few code objects: the last few found are
     // searched linearly before the dictionary hashes an address.
     var recent: [(code: RemoteAddress, info: CodeInfo)] = []
+    recent.reserveCapacity(8)
     for frame in captured.reversed() {
       let info: CodeInfo
       if let hit = recent.first(where: { $0.code == frame.code }) {

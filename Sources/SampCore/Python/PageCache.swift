@@ -28,7 +28,10 @@ final class PageCache: RemoteMemory {
   private var lastPage: ArraySlice<UInt8> = []
   private(set) var pageReads = 0
 
-  init(_ memory: RemoteMemory) { self.memory = memory }
+  init(_ memory: RemoteMemory) {
+    self.memory = memory
+    usedPages.reserveCapacity(16)  // one allocation, not one per doubling
+  }
 
   func read(at address: RemoteAddress, count: Int) throws(SystemError) -> [UInt8] {
     guard count > 0, count <= Self.largestCachedRead, pages.count < Self.maxPages else {
@@ -42,7 +45,11 @@ final class PageCache: RemoteMemory {
     let (next, overflow) = first.addingReportingOverflow(UInt64(Self.pageSize))
     if overflow { throw .unreadableMemory(address, count: count) }
     let second = try self.page(next)
-    return Array(page[start...]) + Array(second.prefix(offset + count - Self.pageSize))
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(count)
+    bytes.append(contentsOf: page[start...])
+    bytes.append(contentsOf: second.prefix(offset + count - Self.pageSize))
+    return bytes
   }
 
   /// Within one page (frames, thread states): a view of the cached page, no copy.

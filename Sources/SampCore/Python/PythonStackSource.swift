@@ -245,12 +245,15 @@ public final class PythonStackSource: StackSource {
   private func rememberFramePages(_ used: [UInt64]) -> [UInt64] {
     captures += 1
     let now = captures
-    var kept = used.map { (page: $0, lastUsed: now) }
+    var kept: [(page: UInt64, lastUsed: Int)] = []
+    kept.reserveCapacity(used.count + recentPages.count)
+    for page in used { kept.append((page, now)) }
     for old in recentPages where now - old.lastUsed < Self.pageMemory && !used.contains(old.page) {
       kept.append(old)
     }
-    recentPages = Array(kept.prefix(PageCache.maxPrefetch))
-    return recentPages.map(\.page)
+    if kept.count > PageCache.maxPrefetch { kept.removeLast(kept.count - PageCache.maxPrefetch) }
+    recentPages = kept
+    return kept.map(\.page)
   }
 
   /// The Python frames split by the C-level eval call running them, root first:
