@@ -57,6 +57,17 @@ public enum ProfilerSignals {
     _ = sigtimedwait(&s, nil, &ts)  // EINTR or EAGAIN: the caller checks again
   }
 
+  /// Takes a pending SIGCHLD without waiting. A stop the sampler reaped itself
+  /// leaves its SIGCHLD pending; taken before the next drain, it does not wake
+  /// the next sleep for nothing (an event after this raises another).
+  public static func clearChildSignal() {
+    var s = sigset_t()
+    sigemptyset(&s)
+    sigaddset(&s, SIGCHLD)
+    var zero = timespec(tv_sec: 0, tv_nsec: 0)
+    _ = sigtimedwait(&s, nil, &zero)
+  }
+
   /// Takes a pending stop request without waiting (checked during long work).
   public static func pendingStopRequest() -> Int32? {
     var pending = sigset_t()

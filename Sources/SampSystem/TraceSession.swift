@@ -137,7 +137,8 @@ public final class TraceSession {
       if case .exec = event { waiting = waiting.filter { threads[$0] != nil } }
     }
     // Events left pending (their SIGCHLD may have been taken above) are
-    // handled by `resume`, which always follows and drains first.
+    // handled by `resume`, which always follows and drains first unless every
+    // thread is held, or else by the caller's next `pollEvents`.
     return stopped
   }
 
@@ -145,7 +146,9 @@ public final class TraceSession {
   public func resume(_ tids: [ThreadID]) {
     // Events first: an exec by a thread we did not hold is reported under the
     // leader's TID, which we may hold; resuming that TID blind would swallow it.
-    pollEvents()
+    // With every thread held nothing ran since the stops, and the next drain
+    // takes what is left: one syscall less while the threads wait.
+    if tids.count < threads.count { pollEvents() }
     for tid in tids where threads[tid] == .stopped {
       continueThread(tid)
     }

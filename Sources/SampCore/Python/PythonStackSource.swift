@@ -83,10 +83,12 @@ public final class PythonStackSource: StackSource {
   }
 
   /// A full walk of the thread list, done while the target runs: at most every
-  /// half second, or at once when a running thread has no known state.
+  /// five seconds, or at once when a running thread has no known state. Rarely
+  /// is enough: every known state is checked while held (`PythonWalker.refresh`),
+  /// and one that no longer matches its thread makes that capture a full walk.
   private func refreshKnownStates(wanted: [ThreadID]) {
     let now = Monotonic.now()
-    let stale = now &- knownStatesTime > 500_000_000
+    let stale = now &- knownStatesTime > 5_000_000_000
     let missing = wanted.contains { knownStates[$0] == nil && !nonPython.contains($0) }
     guard stale || missing, !interpreterLost else { return }
     knownStatesTime = now

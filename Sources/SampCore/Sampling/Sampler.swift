@@ -147,6 +147,7 @@ public final class Sampler {
       stats.hold.record(nanos: held)
     }
     var stacks = pending.resolve(&errors)
+    if !plan.threads.isEmpty { ProfilerSignals.clearChildSignal() }  // the stop's own, before the drain
     session.pollEvents()
     if session.execCount != execs {
       stacks = []
