@@ -1,3 +1,6 @@
+// Each identifier writes out == and hash(into:): the defaults for RawRepresentable
+// types are generic and went through the runtime on every dictionary lookup.
+
 /// A process in the target's PID namespace as the profiler sees it.
 public struct ProcessID: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible {
   public var rawValue: Int32
@@ -5,6 +8,8 @@ public struct ProcessID: RawRepresentable, Hashable, Sendable, Comparable, Custo
   public init(_ value: Int32) { self.rawValue = value }
   public var description: String { String(rawValue) }
   public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+  @inlinable public static func == (a: Self, b: Self) -> Bool { a.rawValue == b.rawValue }
+  @inlinable public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 }
 
 /// A kernel thread ID (what gettid() returns in the target).
@@ -14,6 +19,8 @@ public struct ThreadID: RawRepresentable, Hashable, Sendable, Comparable, Custom
   public init(_ value: Int32) { self.rawValue = value }
   public var description: String { String(rawValue) }
   public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+  @inlinable public static func == (a: Self, b: Self) -> Bool { a.rawValue == b.rawValue }
+  @inlinable public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 }
 
 /// An address in the target's memory. Never dereferenced locally.
@@ -25,6 +32,8 @@ public struct RemoteAddress: RawRepresentable, Hashable, Sendable, Comparable, C
   public var isNull: Bool { rawValue == 0 }
   public var description: String { "0x" + String(rawValue, radix: 16) }
   public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+  @inlinable public static func == (a: Self, b: Self) -> Bool { a.rawValue == b.rawValue }
+  @inlinable public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
   public static func + (a: Self, offset: Int) -> Self {
     RemoteAddress(offset >= 0 ? a.rawValue &+ UInt64(offset) : a.rawValue &- UInt64(-offset))
   }

@@ -62,6 +62,11 @@ public final class ProcessMemory: RemoteMemory {
   public let pid: ProcessID
   private var memFD: Int32 = -1
   private var useProcMem = false
+  /// The batched reads' buffer, kept between calls: a sample's prefetch is tens
+  /// of KiB, and allocating it afresh took malloc's slow path every sample. The
+  /// slices handed out share it; reused only once none is left (else copied).
+  private var batch: [UInt8] = []
+  private static let largestKeptBatch = 256 << 10
 
   public init(pid: ProcessID) { self.pid = pid }
   deinit { if memFD >= 0 { close(memFD) } }
@@ -90,10 +95,15 @@ public final class ProcessMemory: RemoteMemory {
     if useProcMem || ranges.count <= 1 { return try readEach(ranges) }
     let total = ranges.reduce(0) { $0 + max(0, $1.1) }
     guard total <= 64 << 20 else { throw .unreadableMemory(ranges[0].0, count: total) }
-    // Not zero-filled first: the syscall writes it all (a short read is retried below).
-    var got = 0
-    let flat = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
-      let raw = UnsafeMutableRawBufferPointer(buffer)
+    var flat: [UInt8]
+    if total <= Self.largestKeptBatch {
+      if batch.count < total { batch = [UInt8](repeating: 0, count: max(total, 64 << 10)) }
+      flat = batch
+      batch = []  // `flat` is now the only reference, so filling it copies nothing
+    } else {
+      flat = [UInt8](repeating: 0, count: total)
+    }
+    let got = flat.withUnsafeMutableBytes { raw -> Int in
       var locals: [iovec] = []
       var remotes: [iovec] = []
       locals.reserveCapacity(ranges.count)
@@ -104,11 +114,9 @@ public final class ProcessMemory: RemoteMemory {
         remotes.append(iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(a.rawValue)), iov_len: n))
         offset += n
       }
-      got = sampswift_process_vm_readv(pid.rawValue, locals, UInt(locals.count), remotes, UInt(remotes.count))
-      let filled = min(max(got, 0), total)
-      if filled < total { raw.baseAddress!.advanced(by: filled).initializeMemory(as: UInt8.self, repeating: 0, count: total - filled) }
-      initialized = total
+      return sampswift_process_vm_readv(pid.rawValue, locals, UInt(locals.count), remotes, UInt(remotes.count))
     }
+    if total <= Self.largestKeptBatch { batch = flat }
     // Partial: find out which range failed by reading them one by one.
     guard got == total else { return try readEach(ranges) }
     var out: [ArraySlice<UInt8>] = []

@@ -108,12 +108,15 @@ public final class TraceSession {
   /// Callers must `resume` what this returns, at once: `withStopped` does so on
   /// every path, and `resume` handles the events this left pending.
   public func stop(_ tids: [ThreadID], wait: StopWait = .sleep) -> [ThreadID] {
-    var waiting = Set<ThreadID>()
+    // An array, not a set: usually one or a few threads, and a set's storage
+    // costs more to create than a linear search of a hundred.
+    var waiting: [ThreadID] = []
+    waiting.reserveCapacity(tids.count)
     for tid in tids where threads[tid] == .running {
       do {
         try Ptrace.interrupt(tid)
         threads[tid] = .stopping
-        waiting.insert(tid)
+        waiting.append(tid)
       } catch {
         forget(tid)  // gone; its exit event still comes
       }
@@ -127,7 +130,7 @@ public final class TraceSession {
     // reported once others are reaped (a blocking wait on the leader of an
     // exiting process never returns), and every event must be handled anyway.
     while !waiting.isEmpty, let (who, event) = nextEvent(until: deadline, pollUntil: pollUntil) {
-      let asked = waiting.remove(who) != nil
+      let asked = waiting.firstIndex(of: who).map { waiting.remove(at: $0) } != nil
       if handleStop(who, event) {
         // Any ptrace-stop of a thread we asked for will do: read it now; its
         // interrupt stop comes later and is resumed by pollEvents.

@@ -50,5 +50,11 @@ private final class PatternMemory: RemoteMemory {
     #expect(memory.reads == 1, "only the page not prefetched")
     // Pages that served something, in first-use order: what the next capture prefetches.
     #expect(cache.usedPages == [0x20000, 0x30000, 0x50000])
+    // Reset for the next capture: nothing cached, nothing used, reads go out again.
+    cache.reset()
+    #expect(cache.usedPages.isEmpty)
+    #expect(cache.cachedView(at: RemoteAddress(0x20010), count: 8) == nil)
+    _ = try cache.view(at: RemoteAddress(0x30020), count: 8)
+    #expect(memory.reads == 2 && cache.usedPages == [0x30000])
   }
 }

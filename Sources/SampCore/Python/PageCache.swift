@@ -5,7 +5,7 @@ import SampSystem
 /// older frame objects often do, so a deep stack costs a few page reads instead
 /// of one syscall per frame. A page is mapped or not as a whole, so reading the
 /// page around readable bytes never fails where the exact read would succeed.
-/// Throw it away after the capture: the target changes once it runs again.
+/// Reset it before the next capture: the target changes once it runs again.
 final class PageCache: RemoteMemory {
   static let pageSize = 4096
   /// Reads larger than this bypass the cache.
@@ -26,11 +26,19 @@ final class PageCache: RemoteMemory {
   /// again and skip the dictionary's hashing.
   private var lastStart: UInt64 = .max
   private var lastPage: ArraySlice<UInt8> = []
-  private(set) var pageReads = 0
 
   init(_ memory: RemoteMemory) {
     self.memory = memory
     usedPages.reserveCapacity(16)  // one allocation, not one per doubling
+  }
+
+  /// Empties the cache for the next capture, keeping its storage (and letting
+  /// go of the pages, so the memory's batch buffer can be reused).
+  func reset() {
+    pages.removeAll(keepingCapacity: true)
+    usedPages.removeAll(keepingCapacity: true)
+    lastStart = .max
+    lastPage = []
   }
 
   func read(at address: RemoteAddress, count: Int) throws(SystemError) -> [UInt8] {
@@ -81,7 +89,6 @@ final class PageCache: RemoteMemory {
     guard starts.count > 1, starts.count <= Self.maxPrefetch else { return }
     let size = Self.pageSize
     guard let got = try? memory.read(ranges: starts.map { (RemoteAddress($0), size) }) else { return }
-    pageReads += 1
     pages.reserveCapacity(starts.count + 4)  // room for a few more without a rehash
     for (start, bytes) in zip(starts, got) { pages[start] = bytes }
   }
@@ -99,7 +106,6 @@ final class PageCache: RemoteMemory {
       bytes = cached
     } else {
       bytes = try memory.read(at: RemoteAddress(start), count: Self.pageSize)[...]
-      pageReads += 1
       pages[start] = bytes
     }
     // Bounded: past maxPrefetch pages nothing is prefetched anyway.

@@ -42,11 +42,15 @@ public final class PythonStackSource: StackSource {
   /// How many captures a page stays in the prefetch after its last use.
   static let pageMemory = 16
   private var lastStopped: [ThreadID] = []
+  /// The pages one capture copies, served to its resolve; one object reset per
+  /// capture (a capture is always resolved before the next begins).
+  private let pages: PageCache
 
   public init(pid: ProcessID, interpreter: PythonInterpreterInfo, memory: RemoteMemory, config: SamplerConfig) {
     self.pid = pid
     self.interpreter = interpreter
     self.memory = memory
+    pages = PageCache(memory)
     self.config = config
     walker = PythonWalker(layout: interpreter.layout, addresses: PythonAddresses(interpreter))
     codes = CodeObjectCache(layout: interpreter.layout, codeType: interpreter.codeType)
@@ -129,7 +133,7 @@ public final class PythonStackSource: StackSource {
       errors.count("python interpreter gone after exec")
       return .empty
     }
-    let pages = PageCache(memory)
+    pages.reset()
     if stopped == lastStopped { pages.prefetch(prefetchPages) }
     var states: [ThreadState]
     // Whether states say who holds the GIL (a full walk always reads it).
@@ -150,7 +154,7 @@ public final class PythonStackSource: StackSource {
       nonPython = Set(running.keys).subtracting(states.compactMap { $0.nativeTID.map { ThreadID($0) } })
     }
     var kept: [Pending] = []
-    let held = Set(stopped)
+    let held: Set<ThreadID> = native == nil ? [] : Set(stopped)  // only --native asks
     for state in states {
       guard let raw = state.nativeTID else {
         errors.count("python thread without TID")

@@ -63,15 +63,15 @@ public struct PythonThreadNames {
     self.layout = layout
     self.interpreterHead = interpreterHead
     self.options = options
+    isSupported = PythonDictReader(layout: layout).isSupported && layout.interpModules != nil
+      && layout.moduleDict != nil && layout.longDigits != nil && layout.longDigitBits != nil
+      && layout.typeFlags != nil && layout.typeDictOffset != nil && layout.threadingNameAttribute != nil
   }
 
   /// False when this version's layout lacks what the walk needs (e.g. 3.14,
   /// whose dict offsets are not generated here): names() then stays empty.
-  public var isSupported: Bool {
-    PythonDictReader(layout: layout).isSupported && layout.interpModules != nil && layout.moduleDict != nil
-      && layout.longDigits != nil && layout.longDigitBits != nil && layout.typeFlags != nil
-      && layout.typeDictOffset != nil && layout.threadingNameAttribute != nil
-  }
+  /// Worked out once: asked every sample, and working it out copies the layout.
+  public let isSupported: Bool
 
   /// pthread ident -> name, re-read when older than the refresh interval.
   public mutating func names(_ memory: RemoteMemory) -> [UInt64: String] {

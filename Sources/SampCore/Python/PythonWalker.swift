@@ -70,7 +70,9 @@ public struct PythonAddresses: Sendable {
 /// Walks interpreters -> thread states -> frames through PythonLayout fields
 /// only (it branches on which fields exist, never on version numbers). Every
 /// loop is bounded and cycle-checked: garbage costs a sample, never a hang.
-public struct PythonWalker {
+/// A class: every sample calls it, and a struct this size (the whole layout)
+/// was copied for each call made through the stack source's property.
+public final class PythonWalker {
   public struct Limits: Sendable {
     public var maxInterpreters = 64
     public var maxThreads = 4096
