@@ -101,7 +101,13 @@ public final class TraceSession {
 
   public var isAlive: Bool { ended == nil && !threads.isEmpty }
   /// Sorted; built without an intermediate dictionary (this runs every sample).
-  public var runningThreads: [ThreadID] { threads.compactMap { $0.value == .running ? $0.key : nil }.sorted() }
+  public var runningThreads: [ThreadID] {
+    var out: [ThreadID] = []
+    out.reserveCapacity(threads.count)
+    for (tid, state) in threads where state == .running { out.append(tid) }
+    out.sort()
+    return out
+  }
 
   /// Stops the given threads and returns those now stopped (a thread that exits,
   /// is in group-stop, or does not stop within `stopTimeoutNanos` is left out).

@@ -299,7 +299,7 @@ private struct Image312 {
     let cache = CodeObjectCache(layout: image.layout, codeType: RemoteAddress(image.codeType))
     let codes = [RemoteAddress(image.innerCode), RemoteAddress(image.outerCode), RemoteAddress(image.innerCode)]
     let first = cache.lookup(codes, memory: image.memory)
-    #expect(first.count == 2 && cache.decodes == 2)
+    #expect(first.codes.count == 2 && cache.decodes == 2)
 
     let held = PageCache(image.memory)
     held.prefetch(cache.headerPages(codes, limit: PageCache.maxPrefetch))
@@ -362,6 +362,22 @@ private struct Image312 {
     let stack = ThreadStack(tid: 1, name: nil, activity: ThreadActivity(running: true), identities: rebuilt.ids,
                             catalog: cache)
     #expect(stack.frames == rebuilt.frames)
+  }
+
+  @Test func codeLookupFindsEveryAddressPastTheLinearLimit() {
+    var lookup = CodeLookup()
+    for i in 1...40 {
+      lookup.append(RemoteAddress(UInt64(i * 16)), .failure(.unreadableMemory(RemoteAddress(UInt64(i * 16)), count: i)))
+    }
+    for i in [1, 32, 33, 40] {
+      guard case .failure(.unreadableMemory(_, let count))? = lookup[RemoteAddress(UInt64(i * 16))] else {
+        Issue.record("code \(i) not found")
+        continue
+      }
+      #expect(count == i)
+    }
+    #expect(lookup[RemoteAddress(8)] == nil)
+    #expect(lookup.codes.count == 40)
   }
 
   @Test func distinctCodesKeepFirstSeenOrderPastTheLinearLimit() {

@@ -100,17 +100,13 @@ final class CodeObjectCache: FrameCatalog {
   /// copied while the threads were held) where it has them, the rest in one
   /// batch; an address that is unreadable or holds no code object maps to the
   /// error that says so.
-  func lookup(_ codes: some Sequence<RemoteAddress>, held: PageCache? = nil, memory: RemoteMemory)
-    -> [RemoteAddress: Result<CodeInfo, PythonReadError>]
-  {
+  func lookup(_ codes: [RemoteAddress], held: PageCache? = nil, memory: RemoteMemory) -> CodeLookup {
     let size = headerSize
-    let distinct = Self.distinct(codes)
-    var out: [RemoteAddress: Result<CodeInfo, PythonReadError>] = [:]
-    out.reserveCapacity(distinct.count)
+    var out = CodeLookup()
     var missing: [RemoteAddress] = []
-    for code in distinct {
+    for code in Self.distinct(codes) {
       if let header = held?.cachedView(at: code, count: size) {
-        out[code] = result(code, header, memory)
+        out.append(code, result(code, header, memory))
       } else {
         missing.append(code)
       }
@@ -121,10 +117,10 @@ final class CodeObjectCache: FrameCatalog {
       let batch = try? memory.read(ranges: part.map { ($0, size) })
       for (i, code) in part.enumerated() {
         guard let header = batch?[i] ?? (try? memory.read(at: code, count: size))?[...] else {
-          out[code] = .failure(.unreadableMemory(code, count: size))
+          out.append(code, .failure(.unreadableMemory(code, count: size)))
           continue
         }
-        out[code] = result(code, ByteView(header), memory)
+        out.append(code, result(code, ByteView(header), memory))
       }
     }
     return out
@@ -133,7 +129,7 @@ final class CodeObjectCache: FrameCatalog {
   /// Each address once, in first-seen order. A sample's frames share a few code
   /// objects: a short list searched linearly beats hashing every frame's address,
   /// up to a point, past which a set takes over.
-  static func distinct(_ codes: some Sequence<RemoteAddress>) -> [RemoteAddress] {
+  static func distinct(_ codes: [RemoteAddress]) -> [RemoteAddress] {
     var out: [RemoteAddress] = []
     out.reserveCapacity(16)
     var seen: Set<RemoteAddress>?
@@ -153,7 +149,7 @@ final class CodeObjectCache: FrameCatalog {
 
   /// The pages holding the headers of `codes` (at most `limit`), to copy with
   /// the next sample's frames.
-  func headerPages(_ codes: some Sequence<RemoteAddress>, limit: Int) -> [UInt64] {
+  func headerPages(_ codes: [RemoteAddress], limit: Int) -> [UInt64] {
     let mask = ~UInt64(PageCache.pageSize - 1)
     var out: [UInt64] = []
     out.reserveCapacity(limit)
@@ -226,28 +222,18 @@ extension CodeObjectCache {
   /// first); `frame(identity:)` names them. Incomplete frames (3.11+: not yet
   /// past the code's first traceable instruction, e.g. the 3.13 __init__
   /// cleanup shim) are left out, as CPython leaves them out of tracebacks.
-  func identities(for captured: [CapturedFrame], infos: [RemoteAddress: Result<CodeInfo, PythonReadError>])
+  func identities(for captured: [CapturedFrame], infos: CodeLookup)
     throws(PythonReadError) -> [UInt64]
   {
     var out: [UInt64] = []
     out.reserveCapacity(captured.count)
     let format = layout.lineTableFormat
-    // A stack's frames share a few code objects: the last few found are
-    // searched linearly before the dictionary hashes an address.
-    var recent: [(code: RemoteAddress, info: CodeInfo)] = []
-    recent.reserveCapacity(8)
     for frame in captured.reversed() {
+      guard let result = infos[frame.code] else { throw .corruptData("code object not looked up") }
       let info: CodeInfo
-      if let hit = recent.first(where: { $0.code == frame.code }) {
-        info = hit.info
-      } else {
-        guard let result = infos[frame.code] else { throw .corruptData("code object not looked up") }
-        switch result {
-        case .success(let i): info = i
-        case .failure(let e): throw e
-        }
-        if recent.count == 8 { recent.removeFirst() }
-        recent.append((frame.code, info))
+      switch result {
+      case .success(let i): info = i
+      case .failure(let e): throw e
       }
       if let first = info.firstTraceableByte, !frame.ownedByGenerator, frame.byteOffset < first { continue }
       out.append(info.identity(at: frame.byteOffset, format: format))
@@ -256,7 +242,7 @@ extension CodeObjectCache {
   }
 
   /// Root-first frames for one thread's captured chain, as `identities` leaves them.
-  func frames(for captured: [CapturedFrame], infos: [RemoteAddress: Result<CodeInfo, PythonReadError>])
+  func frames(for captured: [CapturedFrame], infos: CodeLookup)
     throws(PythonReadError) -> [Frame]
   {
     try identities(for: captured, infos: infos).compactMap { frame(identity: $0) }
@@ -266,5 +252,30 @@ extension CodeObjectCache {
   /// object's entry stays (entries go only during a lookup).
   func frame(identity: UInt64) -> Frame? {
     bySerial[UInt32(truncatingIfNeeded: identity >> 32)]?.frame(identity: identity)
+  }
+}
+
+/// One sample's code objects as looked up, in first-seen order. A sample meets
+/// a few, so an address is found by a linear search (no dictionary to build
+/// every sample); past `indexedAbove` a dictionary takes over.
+struct CodeLookup {
+  private(set) var codes: [RemoteAddress] = []
+  private var results: [Result<CodeInfo, PythonReadError>] = []
+  private var index: [RemoteAddress: Int]?
+  static let indexedAbove = 32
+
+  mutating func append(_ code: RemoteAddress, _ result: Result<CodeInfo, PythonReadError>) {
+    codes.append(code)
+    results.append(result)
+    if index != nil {
+      index![code] = codes.count - 1
+    } else if codes.count > Self.indexedAbove {
+      index = Dictionary(uniqueKeysWithValues: codes.enumerated().map { ($1, $0) })
+    }
+  }
+
+  subscript(code: RemoteAddress) -> Result<CodeInfo, PythonReadError>? {
+    if let index { return index[code].map { results[$0] } }
+    return codes.firstIndex(of: code).map { results[$0] }
   }
 }

@@ -89,7 +89,6 @@ final class PageCache: RemoteMemory {
     guard starts.count > 1, starts.count <= Self.maxPrefetch else { return }
     let size = Self.pageSize
     guard let got = try? memory.read(ranges: starts.map { (RemoteAddress($0), size) }) else { return }
-    pages.reserveCapacity(starts.count + 4)  // room for a few more without a rehash
     for (start, bytes) in zip(starts, got) { pages[start] = bytes }
   }
 

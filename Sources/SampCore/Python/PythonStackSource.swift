@@ -73,13 +73,21 @@ public final class PythonStackSource: StackSource {
   public func threadsToStop(_ session: TraceSession) -> StopPlan {
     running.removeAll(keepingCapacity: true)
     let traced = session.runningThreads
-    for tid in traced { running[tid] = registry.isRunning(tid) }
+    var busy: [ThreadID] = []
+    busy.reserveCapacity(traced.count)
+    for tid in traced {
+      let isRunning = registry.isRunning(tid)
+      running[tid] = isRunning
+      if isRunning { busy.append(tid) }
+    }
     registry.keepOnly(traced)
     if config.nonblocking { return StopPlan([]) }
-    refreshKnownStates(wanted: traced.filter { running[$0] == true })
+    refreshKnownStates(wanted: busy)
     // Native frames need registers, so --native --idle holds idle threads too.
     let holdIdle = native != nil && config.includeIdle
-    let chosen = traced.filter { (running[$0] == true || holdIdle) && !nonPython.contains($0) }
+    var chosen: [ThreadID] = []
+    chosen.reserveCapacity(traced.count)
+    for tid in holdIdle ? traced : busy where !nonPython.contains(tid) { chosen.append(tid) }
     // The sampler only captures when something is stopped; with --idle every
     // sample must be taken even when all threads sleep, so hold one.
     if chosen.isEmpty, config.includeIdle, let first = traced.first { return StopPlan([first]) }
@@ -206,11 +214,17 @@ public final class PythonStackSource: StackSource {
   /// After resume: code objects looked up in one batch, frames named by
   /// identity, the next capture's prefetch worked out.
   private func resolve(_ threads: [Pending], held: PageCache, _ errors: inout SampleErrors) -> [ThreadStack] {
-    let framePages = rememberFramePages(held.usedPages)  // before the lookup adds the code pages it used
-    let infos = codes.lookup(threads.lazy.flatMap { $0.frames.lazy.map(\.code) }, held: held, memory: memory)
-    let room = max(0, PageCache.maxPrefetch - framePages.count)
-    prefetchPages = framePages + codes.headerPages(infos.keys, limit: PageCache.maxPrefetch).lazy
-      .filter { !framePages.contains($0) }.prefix(room)
+    var next = rememberFramePages(held.usedPages)  // before the lookup adds the code pages it used
+    var allCodes: [RemoteAddress] = []
+    allCodes.reserveCapacity(threads.reduce(0) { $0 + $1.frames.count })
+    for thread in threads { for frame in thread.frames { allCodes.append(frame.code) } }
+    let distinctCodes = CodeObjectCache.distinct(allCodes)
+    let infos = codes.lookup(distinctCodes, held: held, memory: memory)
+    for page in codes.headerPages(distinctCodes, limit: PageCache.maxPrefetch)
+    where next.count < PageCache.maxPrefetch && !next.contains(page) {
+      next.append(page)
+    }
+    prefetchPages = next
     let pythonNames = threadNames.names(memory, idents: threads.map(\.ident), now: Monotonic.now())
     var out: [ThreadStack] = []
     for thread in threads {
@@ -264,7 +278,7 @@ public final class PythonStackSource: StackSource {
 
   /// The Python frames split by the C-level eval call running them, root first:
   /// a group starts at each entry frame (every frame up to 3.10).
-  private func evalCallGroups(_ captured: [CapturedFrame], infos: [RemoteAddress: Result<CodeInfo, PythonReadError>])
+  private func evalCallGroups(_ captured: [CapturedFrame], infos: CodeLookup)
     throws(PythonReadError) -> [[Frame]]
   {
     var groups: [[CapturedFrame]] = []
