@@ -160,7 +160,8 @@ final class CodeObjectCache: FrameCatalog {
       if !out.contains(last) { out.append(last) }
       if out.count >= limit { break }
     }
-    return Array(out.prefix(limit))
+    if out.count > limit { out.removeLast(out.count - limit) }
+    return out
   }
 
   private func result(_ code: RemoteAddress, _ header: ByteView, _ memory: RemoteMemory) -> Result<CodeInfo, PythonReadError> {
