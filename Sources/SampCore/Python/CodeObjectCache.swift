@@ -102,9 +102,10 @@ final class CodeObjectCache: FrameCatalog {
   /// error that says so.
   func lookup(_ codes: [RemoteAddress], held: PageCache? = nil, memory: RemoteMemory) -> CodeLookup {
     let size = headerSize
-    var out = CodeLookup()
+    let distinct = Self.distinct(codes)
+    var out = CodeLookup(capacity: distinct.count)
     var missing: [RemoteAddress] = []
-    for code in Self.distinct(codes) {
+    for code in distinct {
       if let header = held?.cachedView(at: code, count: size) {
         out.append(code, result(code, header, memory))
       } else {
@@ -264,6 +265,11 @@ struct CodeLookup {
   private var results: [Result<CodeInfo, PythonReadError>] = []
   private var index: [RemoteAddress: Int]?
   static let indexedAbove = 32
+
+  init(capacity: Int = 0) {
+    codes.reserveCapacity(capacity)
+    results.reserveCapacity(capacity)
+  }
 
   mutating func append(_ code: RemoteAddress, _ result: Result<CodeInfo, PythonReadError>) {
     codes.append(code)
