@@ -22,8 +22,8 @@ public struct Frame: Hashable, Sendable {
   /// Native: the instruction address.
   public var address: UInt64
   /// Non-zero: a key that stands for all the fields above (Python frames: the
-  /// decoded code object and the line), so that the sampler's per-sample label
-  /// lookups hash one integer instead of names and file paths.
+  /// decoded code object and the line), so that the sampler's label memo
+  /// hashes one integer instead of names and file paths.
   public var identity: UInt64 = 0
 
   public init(kind: Kind, name: String?, file: String? = nil, line: Int? = nil,
@@ -41,26 +41,6 @@ public struct Frame: Hashable, Sendable {
     var frame = Frame(kind: .python, name: name, file: file, line: line, firstLine: firstLine)
     frame.identity = identity
     return frame
-  }
-
-  public static func == (a: Frame, b: Frame) -> Bool {
-    if a.identity != 0 || b.identity != 0 { return a.identity == b.identity }
-    return a.kind == b.kind && a.name == b.name && a.file == b.file && a.line == b.line
-      && a.firstLine == b.firstLine && a.module == b.module && a.address == b.address
-  }
-
-  public func hash(into hasher: inout Hasher) {
-    if identity != 0 {
-      hasher.combine(identity)
-      return
-    }
-    hasher.combine(kind)
-    hasher.combine(name)
-    hasher.combine(file)
-    hasher.combine(line)
-    hasher.combine(firstLine)
-    hasher.combine(module)
-    hasher.combine(address)
   }
 
   public static func root(_ label: String) -> Frame { Frame(kind: .root, name: label) }

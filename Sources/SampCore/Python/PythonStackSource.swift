@@ -108,8 +108,14 @@ public final class PythonStackSource: StackSource {
       knownStates.removeAll()
       return
     }
+    remember(states, at: now)
+  }
+
+  /// The states of a full walk, by TID, for the samples that hold only a few threads.
+  private func remember(_ states: [ThreadState], at now: UInt64) {
     knownStates.removeAll(keepingCapacity: true)
     for state in states { if let tid = state.nativeTID { knownStates[ThreadID(tid)] = state } }
+    knownStatesTime = now
   }
 
   /// While held: the states of just the held threads, when every one is known;
@@ -146,6 +152,8 @@ public final class PythonStackSource: StackSource {
     var states: [ThreadState]
     // Whether states say who holds the GIL (a full walk always reads it).
     var gilKnown = true
+    // A full walk, noted after resume (the bookkeeping need not hold the threads).
+    var walked: [ThreadState]?
     if let few = heldStates(stopped, pages) {
       states = few
       gilKnown = config.onlyGIL
@@ -156,10 +164,7 @@ public final class PythonStackSource: StackSource {
         errors.count(Self.kind(error))
         return .empty
       }
-      knownStates.removeAll(keepingCapacity: true)
-      for state in states { if let tid = state.nativeTID { knownStates[ThreadID(tid)] = state } }
-      knownStatesTime = Monotonic.now()
-      nonPython = Set(running.keys).subtracting(states.compactMap { $0.nativeTID.map { ThreadID($0) } })
+      walked = states
     }
     var kept: [Pending] = []
     let held: Set<ThreadID> = native == nil ? [] : Set(stopped)  // only --native asks
@@ -193,6 +198,10 @@ public final class PythonStackSource: StackSource {
     return PendingStacks { [self] errors in
       // Noted after resume: nothing the hold does not need happens inside it.
       lastStopped = stopped
+      if let walked {
+        remember(walked, at: Monotonic.now())
+        nonPython = Set(running.keys).subtracting(walked.compactMap { $0.nativeTID.map { ThreadID($0) } })
+      }
       return resolve(kept, held: pages, &errors)
     }
   }

@@ -176,24 +176,25 @@ public final class Sampler {
       frameLabels.removeAll(keepingCapacity: true)
       labelsGeneration = table.generation
     }
-    guard let identities = stack.identities else { return stack.frames.map { labelID($0, table) } }
-    if identityLabels.count >= LabelTable.maxLabels { identityLabels.removeAll(keepingCapacity: true) }  // bound memory
-    var ids: [UInt32] = []
-    ids.reserveCapacity(identities.count)
-    for identity in identities {
-      if let known = identityLabels[identity] {
-        ids.append(known)
-      } else {
-        let label = stack.frame(identity: identity).map { config.labels.label($0) } ?? "?"
-        let id = table.id(label)
-        identityLabels[identity] = id
-        ids.append(id)
-      }
+    if let identities = stack.identities {
+      return identities.map { identity in identityLabel(identity, table) { stack.frame(identity: identity) } }
     }
-    return ids
+    return stack.frames.map { frame in
+      frame.identity != 0 ? identityLabel(frame.identity, table) { frame } : labelID(frame, table)
+    }
   }
 
-  /// The label ID of a frame, memoized.
+  /// The label ID of a frame that has an identity (Python frames, merged ones
+  /// too), memoized on that one integer; `frame` is asked only on a miss.
+  private func identityLabel(_ identity: UInt64, _ table: LabelTable, _ frame: () -> Frame?) -> UInt32 {
+    if let known = identityLabels[identity] { return known }
+    if identityLabels.count >= LabelTable.maxLabels { identityLabels.removeAll(keepingCapacity: true) }  // bound memory
+    let id = table.id(frame().map { config.labels.label($0) } ?? "?")
+    identityLabels[identity] = id
+    return id
+  }
+
+  /// The label ID of any other frame, memoized on the whole frame.
   private func labelID(_ frame: Frame, _ table: LabelTable) -> UInt32 {
     if let known = frameLabels[frame] { return known }
     if frameLabels.count >= LabelTable.maxLabels { frameLabels.removeAll(keepingCapacity: true) }  // bound memory
