@@ -268,9 +268,11 @@ private struct Image312 {
     #expect(stacks.first?.compactMap(\.name) == ["outer"])
   }
 
+  /// Checked on every use (a zero period), another code object at a known
+  /// address is decoded anew, and something that is not a code object is an error.
   @Test func reusedCodeAddressIsNeverMislabelled() throws {
     let image = Image312()
-    let cache = CodeObjectCache(layout: image.layout, codeType: RemoteAddress(image.codeType))
+    let cache = CodeObjectCache(layout: image.layout, codeType: RemoteAddress(image.codeType), recheckNanos: 0)
     #expect(try image.stacks(cache).first?.compactMap(\.name) == ["outer", "Engine.inner"])
     // The inner code object is freed and another one allocated at its address.
     image.code(image.innerCode, name: "other", qualname: "Other.run", file: "/srv/app/other.py", firstLine: 40,
@@ -285,45 +287,48 @@ private struct Image312 {
 
   @Test func cacheIsReusedWhileTheHeaderIsUnchanged() throws {
     let image = Image312()
-    let cache = CodeObjectCache(layout: image.layout, codeType: RemoteAddress(image.codeType))
+    let cache = CodeObjectCache(layout: image.layout, codeType: RemoteAddress(image.codeType), recheckNanos: 0)
     for _ in 0..<5 { _ = try image.stacks(cache) }
     #expect(cache.decodes == 2)
     #expect(cache.hits == 8)
+    #expect(cache.checks == 10)
   }
 
-  /// The code headers copied with the frames while the threads were held are
-  /// checked from that copy: a sample that meets only known code objects reads
-  /// nothing after resume, and a copy showing another object there still re-decodes.
-  @Test func codeHeadersFromTheHeldCopyCostNoRead() throws {
+  /// Known code objects cost no read until their check is due; then every
+  /// code object of the sample is checked in one batch, and a header showing
+  /// another object there re-decodes it.
+  @Test func knownCodeObjectsAreCheckedOnlyWhenDue() throws {
     let image = Image312()
-    let cache = CodeObjectCache(layout: image.layout, codeType: RemoteAddress(image.codeType))
-    let codes = [RemoteAddress(image.innerCode), RemoteAddress(image.outerCode), RemoteAddress(image.innerCode)]
-    let first = cache.lookup(codes, memory: image.memory)
-    #expect(first.codes.count == 2 && cache.decodes == 2)
+    let period: UInt64 = 100_000_000
+    let cache = CodeObjectCache(layout: image.layout, codeType: RemoteAddress(image.codeType), recheckNanos: period)
+    let inner = RemoteAddress(image.innerCode), outer = RemoteAddress(image.outerCode)
+    let codes = [inner, outer, inner]
+    let start: UInt64 = 1_000_000_000
+    let first = cache.lookup(codes, memory: image.memory, now: start)
+    #expect(first.codes.count == 2 && cache.decodes == 2 && cache.checks == 2)
 
-    let held = PageCache(image.memory)
-    held.prefetch(cache.headerPages(codes, limit: PageCache.maxPrefetch))
     let readsBefore = image.memory.reads
-    let second = cache.lookup(codes, held: held, memory: image.memory)
-    #expect(image.memory.reads == readsBefore, "every header came from the held pages")
-    #expect(cache.decodes == 2 && cache.hits == 2)
-    #expect(try second[RemoteAddress(image.innerCode)]?.get() === first[RemoteAddress(image.innerCode)]?.get())
+    let second = cache.lookup(codes, memory: image.memory, now: start + period - 1)
+    #expect(image.memory.reads == readsBefore, "nothing due: nothing read")
+    #expect(cache.decodes == 2 && cache.hits == 2 && cache.checks == 2)
+    #expect(try second[inner]?.get() === first[inner]?.get())
 
-    // Another code object at inner's address by the time of the held copy.
+    // Another code object at inner's address: trusted until the check is due, then decoded.
     image.code(image.innerCode, name: "other", qualname: "Other.run", file: "/srv/app/other.py", firstLine: 40,
                table: [0x80 | 13 << 3 | 7, 0x00])
-    let heldAgain = PageCache(image.memory)
-    heldAgain.prefetch(cache.headerPages(codes, limit: PageCache.maxPrefetch))
-    let third = cache.lookup(codes, held: heldAgain, memory: image.memory)
-    #expect(try third[RemoteAddress(image.innerCode)]?.get().name == "Other.run")
-    #expect(cache.decodes == 3)
+    image.string(image.innerCode + 0x2000, "Other.run")
+    #expect(try cache.lookup(codes, memory: image.memory, now: start + period - 1)[inner]?.get().name == "Engine.inner")
+    let third = cache.lookup(codes, memory: image.memory, now: start + period)
+    #expect(try third[inner]?.get().name == "Other.run")
+    #expect(try third[outer]?.get() === first[outer]?.get())
+    #expect(cache.decodes == 3 && cache.checks == 4)
   }
 
   /// A frame's identity stands for its name, file and line: equal for the same
   /// decoded code object and line, different once the address holds another object.
   @Test func frameIdentityFollowsTheDecodedCodeObject() throws {
     let image = Image312()
-    let cache = CodeObjectCache(layout: image.layout, codeType: RemoteAddress(image.codeType))
+    let cache = CodeObjectCache(layout: image.layout, codeType: RemoteAddress(image.codeType), recheckNanos: 0)
     let a = try #require(try image.stacks(cache).first)
     let b = try #require(try image.stacks(cache).first)
     #expect(a == b)
@@ -342,7 +347,7 @@ private struct Image312 {
   /// only until then.
   @Test func identitiesNameTheFramesOfTheDecodedCodeObject() throws {
     let image = Image312()
-    let cache = CodeObjectCache(layout: image.layout, codeType: RemoteAddress(image.codeType))
+    let cache = CodeObjectCache(layout: image.layout, codeType: RemoteAddress(image.codeType), recheckNanos: 0)
     let chain = try #require(try image.walker.captureThreads(image.memory).first).frames
     func resolve() throws -> (ids: [UInt64], frames: [Frame]) {
       let infos = cache.lookup(chain.map(\.code), memory: image.memory)

@@ -15,12 +15,16 @@ final class CodeInfo {
   /// The header fields this entry was decoded from; a changed header means the
   /// address now holds another object.
   let fingerprint: [UInt64]
+  /// When the header was last found to match (CLOCK_MONOTONIC ns).
+  var checkedAt: UInt64
   /// Byte offset -> frame identity, filled as samples ask.
   private var identities: [Int: UInt64] = [:]
 
   private static let serials = Atomic<UInt32>(0)
 
-  init(name: String, file: String, firstLine: Int, lineTable: [UInt8], firstTraceableByte: Int?, fingerprint: [UInt64]) {
+  init(name: String, file: String, firstLine: Int, lineTable: [UInt8], firstTraceableByte: Int?, fingerprint: [UInt64],
+       checkedAt: UInt64) {
+    self.checkedAt = checkedAt
     serial = Self.serials.wrappingAdd(1, ordering: .relaxed).newValue
     self.name = name
     self.file = file
@@ -48,10 +52,14 @@ final class CodeInfo {
   }
 }
 
-/// Resolves code objects by address after the threads run again. Entries are
-/// validated on every use: the code object's header is re-read (one batched read
-/// per sample) and compared with the fields the entry was decoded from, and its
-/// type must be PyCode_Type, so a freed and reused address never mislabels a frame.
+/// Resolves code objects by address after the threads run again. An entry is
+/// checked against the code object's header (its type must be PyCode_Type and
+/// the fields it was decoded from unchanged) when first used and then at most
+/// `recheckNanos` apart, all of a sample's due entries in one batched read, so
+/// a freed and reused address mislabels frames for at most that long. Checking
+/// on every use cost a header page in every held read (about 1.5 µs of hold a
+/// code object) or a read of its own after resume (about 10 µs a sample), for
+/// objects that nearly always live as long as the program.
 final class CodeObjectCache: FrameCatalog {
   let layout: PythonLayout
   let codeType: RemoteAddress?
@@ -59,11 +67,15 @@ final class CodeObjectCache: FrameCatalog {
   /// The same entries by serial, to turn a frame identity back into a frame.
   private var bySerial: [UInt32: CodeInfo] = [:]
   static let maxEntries = 32_768
+  /// How long an entry is trusted without a look at its header; 0 checks on every use.
+  let recheckNanos: UInt64
+  static let defaultRecheckNanos: UInt64 = 100_000_000
   static let maxLineTableBytes = 4 << 20
 
-  /// Decodes done and reused, for tests and the benchmark.
+  /// Decodes done, entries reused and headers read, for tests and the benchmark.
   private(set) var decodes = 0
   private(set) var hits = 0
+  private(set) var checks = 0
 
   /// Where the fields that identify a code object's content sit in its header
   /// (refcounts and caches excluded), and how wide they are; worked out once,
@@ -71,9 +83,10 @@ final class CodeObjectCache: FrameCatalog {
   private let identityFields: [(offset: Int, wide: Bool)]
   private let headerSize: Int
 
-  init(layout: PythonLayout, codeType: RemoteAddress?) {
+  init(layout: PythonLayout, codeType: RemoteAddress?, recheckNanos: UInt64 = CodeObjectCache.defaultRecheckNanos) {
     self.layout = layout
     self.codeType = codeType
+    self.recheckNanos = recheckNanos
     var fields = [layout.objectType, layout.codeName, layout.codeQualname, layout.codeFilename, layout.codeLineTable]
       .compactMap { $0 }.map { (offset: $0, wide: true) }
     fields.append((offset: layout.codeFirstLineNo, wide: false))
@@ -96,32 +109,37 @@ final class CodeObjectCache: FrameCatalog {
     return true
   }
 
-  /// Infos for every distinct code address. Headers come from `held` (pages
-  /// copied while the threads were held) where it has them, the rest in one
-  /// batch; an address that is unreadable or holds no code object maps to the
-  /// error that says so.
-  func lookup(_ codes: [RemoteAddress], held: PageCache? = nil, memory: RemoteMemory) -> CodeLookup {
-    let size = headerSize
+  /// Infos for every distinct code address. When none is new or due for a
+  /// check this reads nothing; otherwise every header is read in one batch
+  /// (a due entry's neighbours cost little more in the same syscall, and are
+  /// then not due on a sample of their own). An address that is unreadable or
+  /// holds no code object maps to the error that says so.
+  func lookup(_ codes: [RemoteAddress], memory: RemoteMemory, now: UInt64 = Monotonic.now()) -> CodeLookup {
     let distinct = Self.distinct(codes)
     var out = CodeLookup(capacity: distinct.count)
-    var missing: [RemoteAddress] = []
+    var trusted: [CodeInfo] = []
+    trusted.reserveCapacity(distinct.count)
     for code in distinct {
-      if let header = held?.cachedView(at: code, count: size) {
-        out.append(code, result(code, header, memory))
-      } else {
-        missing.append(code)
-      }
+      guard let known = entries[code], now &- known.checkedAt < recheckNanos else { break }
+      trusted.append(known)
     }
+    if trusted.count == distinct.count {
+      hits += distinct.count
+      for (code, info) in zip(distinct, trusted) { out.append(code, .success(info)) }
+      return out
+    }
+    let size = headerSize
     // Batches stay under IOV_MAX (1024 ranges per process_vm_readv).
-    for start in stride(from: 0, to: missing.count, by: 512) {
-      let part = missing[start..<min(missing.count, start + 512)]
+    for start in stride(from: 0, to: distinct.count, by: 512) {
+      let part = distinct[start..<min(distinct.count, start + 512)]
       let batch = try? memory.read(ranges: part.map { ($0, size) })
       for (i, code) in part.enumerated() {
         guard let header = batch?[i] ?? (try? memory.read(at: code, count: size))?[...] else {
           out.append(code, .failure(.unreadableMemory(code, count: size)))
           continue
         }
-        out.append(code, result(code, ByteView(header), memory))
+        checks += 1
+        out.append(code, result(code, ByteView(header), memory, now))
       }
     }
     return out
@@ -148,34 +166,22 @@ final class CodeObjectCache: FrameCatalog {
     return out
   }
 
-  /// The pages holding the headers of `codes` (at most `limit`), to copy with
-  /// the next sample's frames.
-  func headerPages(_ codes: [RemoteAddress], limit: Int) -> [UInt64] {
-    let mask = ~UInt64(PageCache.pageSize - 1)
-    var out: [UInt64] = []
-    out.reserveCapacity(limit)
-    for code in codes {
-      let first = code.rawValue & mask
-      let last = (code.rawValue &+ UInt64(headerSize - 1)) & mask
-      if !out.contains(first) { out.append(first) }
-      if !out.contains(last) { out.append(last) }
-      if out.count >= limit { break }
-    }
-    if out.count > limit { out.removeLast(out.count - limit) }
-    return out
+  private func result(_ code: RemoteAddress, _ header: ByteView, _ memory: RemoteMemory, _ now: UInt64)
+    -> Result<CodeInfo, PythonReadError>
+  {
+    Result { () throws(PythonReadError) -> CodeInfo in try info(code, header: header, memory: memory, now: now) }
   }
 
-  private func result(_ code: RemoteAddress, _ header: ByteView, _ memory: RemoteMemory) -> Result<CodeInfo, PythonReadError> {
-    Result { () throws(PythonReadError) -> CodeInfo in try info(code, header: header, memory: memory) }
-  }
-
-  private func info(_ code: RemoteAddress, header: ByteView, memory: RemoteMemory) throws(PythonReadError) -> CodeInfo {
+  private func info(_ code: RemoteAddress, header: ByteView, memory: RemoteMemory, now: UInt64)
+    throws(PythonReadError) -> CodeInfo
+  {
     if let codeType, header.pointer(at: layout.objectType) != codeType {
       if let gone = entries.removeValue(forKey: code) { bySerial[gone.serial] = nil }
       throw .corruptData("frame's code pointer does not point at a code object")
     }
     if let known = entries[code], matches(known, header) {
       hits += 1
+      known.checkedAt = now
       return known
     }
     let identity = fingerprint(header)
@@ -185,7 +191,8 @@ final class CodeObjectCache: FrameCatalog {
     let table = try bytesObject(at: header.pointer(at: layout.codeLineTable), memory)
     let info = CodeInfo(
       name: name, file: file, firstLine: Int(header.i32(at: layout.codeFirstLineNo)), lineTable: table,
-      firstTraceableByte: layout.codeFirstTraceable.map { Int(header.i32(at: $0)) * 2 }, fingerprint: identity)
+      firstTraceableByte: layout.codeFirstTraceable.map { Int(header.i32(at: $0)) * 2 }, fingerprint: identity,
+      checkedAt: now)
     if entries.count >= Self.maxEntries {
       entries.removeAll(keepingCapacity: true)
       bySerial.removeAll(keepingCapacity: true)

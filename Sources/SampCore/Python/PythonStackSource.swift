@@ -28,11 +28,11 @@ public final class PythonStackSource: StackSource {
   /// idle threads costs nothing then). Refreshed while the target runs.
   private var knownStates: [ThreadID: ThreadState] = [:]
   private var knownStatesTime: UInt64 = 0
-  /// The frame pages of the recent captures, then the pages of the code objects
-  /// the last one met, and the threads it held: the next capture of the same threads reads
-  /// them again in one syscall (the GIL moving to another thread would make
-  /// them a waste), and checks those code objects from that copy rather than
-  /// by a read of their own after resume. Worked out after resume.
+  /// The thread-state and frame pages of the recent captures, and the threads
+  /// the last one held: the next capture of the same threads reads them again
+  /// in one syscall (the GIL moving to another thread would make them a
+  /// waste). Code objects' headers stay out: each page costs hold time, and
+  /// the code cache checks them after resume, rarely. Worked out after resume.
   private var prefetchPages: [UInt64] = []
   /// Frame pages of the last captures, most recent first, with the capture
   /// that last used each: a stack that grows and shrinks between samples finds
@@ -223,17 +223,11 @@ public final class PythonStackSource: StackSource {
   /// After resume: code objects looked up in one batch, frames named by
   /// identity, the next capture's prefetch worked out.
   private func resolve(_ threads: [Pending], held: PageCache, _ errors: inout SampleErrors) -> [ThreadStack] {
-    var next = rememberFramePages(held.usedPages)  // before the lookup adds the code pages it used
+    prefetchPages = rememberFramePages(held.usedPages)
     var allCodes: [RemoteAddress] = []
     allCodes.reserveCapacity(threads.reduce(0) { $0 + $1.frames.count })
     for thread in threads { for frame in thread.frames { allCodes.append(frame.code) } }
-    let distinctCodes = CodeObjectCache.distinct(allCodes)
-    let infos = codes.lookup(distinctCodes, held: held, memory: memory)
-    for page in codes.headerPages(distinctCodes, limit: PageCache.maxPrefetch)
-    where next.count < PageCache.maxPrefetch && !next.contains(page) {
-      next.append(page)
-    }
-    prefetchPages = next
+    let infos = codes.lookup(allCodes, memory: memory)
     let pythonNames = threadNames.names(memory, idents: threads.map(\.ident), now: Monotonic.now())
     var out: [ThreadStack] = []
     for thread in threads {
