@@ -146,18 +146,18 @@ public final class TraceSession {
       if case .exec = event { waiting = waiting.filter { threads[$0] != nil } }
     }
     // Events left pending (their SIGCHLD may have been taken above) are
-    // handled by `resume`, which always follows and drains first unless every
-    // thread is held, or else by the caller's next `pollEvents`.
+    // handled by `resume` when it holds the leader, or else by the caller's
+    // next `pollEvents`.
     return stopped
   }
 
   /// Resumes threads returned by `stop`, passing on any signal they were to receive.
   public func resume(_ tids: [ThreadID]) {
-    // Events first: an exec by a thread we did not hold is reported under the
-    // leader's TID, which we may hold; resuming that TID blind would swallow it.
-    // With every thread held nothing ran since the stops, and the next drain
-    // takes what is left: one syscall less while the threads wait.
-    if tids.count < threads.count { pollEvents() }
+    // Events first when we hold the leader: an exec by a thread we did not hold
+    // is reported under the leader's TID, and resuming that TID blind would
+    // swallow it. Any other event waits for the caller's next drain: one
+    // syscall less while the threads wait.
+    if tids.count < threads.count, tids.contains(ThreadID(pid.rawValue)) { pollEvents() }
     for tid in tids where threads[tid] == .stopped {
       continueThread(tid)
     }
