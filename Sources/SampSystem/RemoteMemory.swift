@@ -67,6 +67,9 @@ public final class ProcessMemory: RemoteMemory {
   /// slices handed out share it; reused only once none is left (else copied).
   private var batch: [UInt8] = []
   private static let largestKeptBatch = 256 << 10
+  /// The batched reads' iovec lists, kept for the same reason.
+  private var locals: [iovec] = []
+  private var remotes: [iovec] = []
 
   public init(pid: ProcessID) { self.pid = pid }
   deinit { if memFD >= 0 { close(memFD) } }
@@ -103,11 +106,9 @@ public final class ProcessMemory: RemoteMemory {
     } else {
       flat = [UInt8](repeating: 0, count: total)
     }
+    locals.removeAll(keepingCapacity: true)
+    remotes.removeAll(keepingCapacity: true)
     let got = flat.withUnsafeMutableBytes { raw -> Int in
-      var locals: [iovec] = []
-      var remotes: [iovec] = []
-      locals.reserveCapacity(ranges.count)
-      remotes.reserveCapacity(ranges.count)
       var offset = 0
       for (a, n) in ranges {
         locals.append(iovec(iov_base: raw.baseAddress! + offset, iov_len: n))
@@ -165,3 +166,4 @@ public struct ByteView: Sendable {
     return Array(bytes[start..<start + min(bytes.count - offset, count)])
   }
 }
+

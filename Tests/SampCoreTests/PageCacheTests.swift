@@ -6,12 +6,14 @@ import SampSystem
 private final class PatternMemory: RemoteMemory {
   private(set) var reads = 0
   private(set) var batches = 0
+  private(set) var ranges: [(RemoteAddress, Int)] = []
   func read(at address: RemoteAddress, count: Int) throws(SystemError) -> [UInt8] {
     reads += 1
     return (0..<count).map { UInt8(truncatingIfNeeded: (address.rawValue &+ UInt64($0)) &* 7) }
   }
   func read(ranges: [(RemoteAddress, Int)]) throws(SystemError) -> [ArraySlice<UInt8>] {
     batches += 1
+    self.ranges = ranges
     var out: [ArraySlice<UInt8>] = []
     for (a, n) in ranges { out.append((0..<n).map { UInt8(truncatingIfNeeded: (a.rawValue &+ UInt64($0)) &* 7) }[...]) }
     return out
@@ -39,21 +41,22 @@ private final class PatternMemory: RemoteMemory {
   @Test func prefetchIsOneBatchAndOnlyUsedPagesAreKept() throws {
     let memory = PatternMemory()
     let cache = PageCache(memory)
-    let pages: [UInt64] = [0x10000, 0x20000, 0x30000]
-    cache.prefetch(pages)
+    // Adjacent pages (in any order) go in one range.
+    let plan = PrefetchPlan([0x30000, 0x11000, 0x10000, 0x30000])
+    #expect(plan.pageCount == 3)
+    cache.prefetch(plan)
     #expect(memory.batches == 1)
-    #expect(cache.cachedView(at: RemoteAddress(0x20010), count: 8) != nil)
-    #expect(cache.cachedView(at: RemoteAddress(0x40010), count: 8) == nil, "never reads")
-    #expect(memory.reads == 0)
-    _ = try cache.view(at: RemoteAddress(0x30020), count: 8)
+    #expect(memory.ranges.map { $0.0.rawValue } == [0x10000, 0x30000] && memory.ranges.map(\.1) == [8192, 4096])
+    #expect(try cache.read(at: RemoteAddress(0x10ff8), count: 16) == memory.expected(0x10ff8, 16), "straddles the run's two pages")
+    #expect(try cache.view(at: RemoteAddress(0x30020), count: 8).u64(at: 0) == ByteView(memory.expected(0x30020, 8)).u64(at: 0))
+    #expect(memory.reads == 0, "every byte from the prefetch")
     _ = try cache.view(at: RemoteAddress(0x50020), count: 8)
     #expect(memory.reads == 1, "only the page not prefetched")
     // Pages that served something, in first-use order: what the next capture prefetches.
-    #expect(cache.usedPages == [0x20000, 0x30000, 0x50000])
+    #expect(cache.usedPages == [0x10000, 0x11000, 0x30000, 0x50000])
     // Reset for the next capture: nothing cached, nothing used, reads go out again.
     cache.reset()
     #expect(cache.usedPages.isEmpty)
-    #expect(cache.cachedView(at: RemoteAddress(0x20010), count: 8) == nil)
     _ = try cache.view(at: RemoteAddress(0x30020), count: 8)
     #expect(memory.reads == 2 && cache.usedPages == [0x30000])
   }

@@ -18,6 +18,9 @@ final class PageCache: RemoteMemory {
   static let maxPrefetch = 32
 
   private let memory: RemoteMemory
+  /// Runs of adjacent pages copied by `prefetch`; a capture has a few.
+  private var prefetched: [(start: UInt64, bytes: ArraySlice<UInt8>)] = []
+  /// Pages read one by one.
   private var pages: [UInt64: ArraySlice<UInt8>] = [:]
   /// Pages that served a read, in first-use order (prefetched pages that
   /// served none are not worth reading again).
@@ -35,6 +38,7 @@ final class PageCache: RemoteMemory {
   /// Empties the cache for the next capture, keeping its storage (and letting
   /// go of the pages, so the memory's batch buffer can be reused).
   func reset() {
+    prefetched.removeAll(keepingCapacity: true)
     pages.removeAll(keepingCapacity: true)
     usedPages.removeAll(keepingCapacity: true)
     lastStart = .max
@@ -71,43 +75,12 @@ final class PageCache: RemoteMemory {
     return ByteView(page[start..<start + count])
   }
 
-  /// The bytes if they are all in pages already read; never reads.
-  func cachedView(at address: RemoteAddress, count: Int) -> ByteView? {
-    let (first, offset) = Self.split(address)
-    guard count > 0, count <= Self.largestCachedRead, pages[first] != nil else { return nil }
-    if offset + count > Self.pageSize {
-      let (next, overflow) = first.addingReportingOverflow(UInt64(Self.pageSize))
-      guard !overflow, pages[next] != nil else { return nil }
-    }
-    return try? view(at: address, count: count)
-  }
-
-  /// Reads `starts` (usually the last capture's pages: a stack changes little
-  /// between samples) in one syscall instead of one each. Best effort: a page
-  /// that is gone now just leaves the set to be read page by page.
-  /// Adjacent pages (a data stack's chunk, a C stack) go in one range: the
-  /// kernel pins a range's pages in one call, which costs less than a range each.
-  func prefetch(_ starts: [UInt64]) {
-    guard starts.count > 1, starts.count <= Self.maxPrefetch else { return }
-    let size = UInt64(Self.pageSize)
-    var runs: [(start: UInt64, pages: Int)] = []
-    runs.reserveCapacity(starts.count)
-    for start in starts.sorted() {
-      if let last = runs.last, last.start &+ UInt64(last.pages) &* size == start {
-        runs[runs.count - 1].pages += 1
-      } else if runs.last?.start != start {
-        runs.append((start, 1))
-      }
-    }
-    guard let got = try? memory.read(ranges: runs.map { (RemoteAddress($0.start), $0.pages * Self.pageSize) }) else {
-      return
-    }
-    for (run, bytes) in zip(runs, got) {
-      for k in 0..<run.pages {
-        let from = bytes.startIndex + k * Self.pageSize
-        pages[run.start + UInt64(k) * size] = bytes[from..<from + Self.pageSize]
-      }
-    }
+  /// Copies the planned pages (usually the last capture's: a stack changes
+  /// little between samples) in one syscall instead of one each. Best effort:
+  /// a page that is gone now just leaves the set to be read page by page.
+  func prefetch(_ plan: PrefetchPlan) {
+    guard plan.pageCount > 1, let got = try? memory.read(ranges: plan.ranges) else { return }
+    for (range, bytes) in zip(plan.ranges, got) { prefetched.append((range.0.rawValue, bytes)) }
   }
 
   /// The page an address falls in and its offset there.
@@ -119,7 +92,9 @@ final class PageCache: RemoteMemory {
   private func page(_ start: UInt64) throws(SystemError) -> ArraySlice<UInt8> {
     if start == lastStart { return lastPage }
     let bytes: ArraySlice<UInt8>
-    if let cached = pages[start] {
+    if let copied = prefetchedPage(start) {
+      bytes = copied
+    } else if let cached = pages[start] {
       bytes = cached
     } else {
       bytes = try memory.read(at: RemoteAddress(start), count: Self.pageSize)[...]
@@ -130,5 +105,36 @@ final class PageCache: RemoteMemory {
     lastStart = start
     lastPage = bytes
     return bytes
+  }
+
+  private func prefetchedPage(_ start: UInt64) -> ArraySlice<UInt8>? {
+    for run in prefetched where start >= run.start && start - run.start < UInt64(run.bytes.count) {
+      let from = run.bytes.startIndex + Int(start - run.start)
+      return run.bytes[from..<from + Self.pageSize]
+    }
+    return nil
+  }
+}
+
+/// The pages a capture will copy first, as ranges of adjacent pages (a data
+/// stack's chunk, a C stack): the kernel pins a range's pages in one call,
+/// cheaper than a range each. Worked out after resume, so the hold only reads.
+struct PrefetchPlan {
+  private(set) var ranges: [(RemoteAddress, Int)] = []
+  private(set) var pageCount = 0
+
+  init(_ starts: [UInt64] = []) {
+    let size = UInt64(PageCache.pageSize)
+    var runs: [(start: UInt64, pages: Int)] = []
+    runs.reserveCapacity(starts.count)
+    for start in starts.sorted() {
+      if let last = runs.last, last.start &+ UInt64(last.pages) &* size == start {
+        runs[runs.count - 1].pages += 1
+      } else if runs.last?.start != start {
+        runs.append((start, 1))
+      }
+    }
+    ranges = runs.map { (RemoteAddress($0.start), $0.pages * PageCache.pageSize) }
+    pageCount = runs.reduce(0) { $0 + $1.pages }
   }
 }

@@ -33,7 +33,7 @@ public final class PythonStackSource: StackSource {
   /// in one syscall (the GIL moving to another thread would make them a
   /// waste). Code objects' headers stay out: each page costs hold time, and
   /// the code cache checks them after resume, rarely. Worked out after resume.
-  private var prefetchPages: [UInt64] = []
+  private var prefetch = PrefetchPlan()
   /// Frame pages of the last captures, most recent first, with the capture
   /// that last used each: a stack that grows and shrinks between samples finds
   /// its pages in the prefetch instead of paying a read each while held.
@@ -148,7 +148,7 @@ public final class PythonStackSource: StackSource {
       return .empty
     }
     pages.reset()
-    if stopped == lastStopped { pages.prefetch(prefetchPages) }
+    if stopped == lastStopped { pages.prefetch(prefetch) }
     var states: [ThreadState]
     // Whether states say who holds the GIL (a full walk always reads it).
     var gilKnown = true
@@ -223,7 +223,7 @@ public final class PythonStackSource: StackSource {
   /// After resume: code objects looked up in one batch, frames named by
   /// identity, the next capture's prefetch worked out.
   private func resolve(_ threads: [Pending], held: PageCache, _ errors: inout SampleErrors) -> [ThreadStack] {
-    prefetchPages = rememberFramePages(held.usedPages)
+    prefetch = PrefetchPlan(rememberFramePages(held.usedPages))
     var allCodes: [RemoteAddress] = []
     allCodes.reserveCapacity(threads.reduce(0) { $0 + $1.frames.count })
     for thread in threads { for frame in thread.frames { allCodes.append(frame.code) } }
@@ -325,3 +325,4 @@ public final class PythonStackSource: StackSource {
     }
   }
 }
+
