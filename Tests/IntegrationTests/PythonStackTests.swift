@@ -82,6 +82,41 @@ import Testing
     #expect(abs(sampled - measured) <= 0.05, "sampled \(sampled), fixture measured \(measured); \(run.stderr)")
   }
 
+  /// The stack jumps 300 frames deeper and back every 0.1 s, onto memory the
+  /// last samples did not copy: captures that walk after resume miss their copy
+  /// at the switches and are taken again, and no stack comes out torn.
+  @Test(arguments: PythonInterpreter.all)
+  func movingStackIsTakenAgainNeverTorn(_ python: PythonInterpreter) throws {
+    let script = Fixtures.path("python/moving.py")
+    let line = try FixtureMarkers(script)
+    let target = try TargetProcess(python.path, [script])
+    defer { target.stop() }
+    let (folded, run) = try Sampswift.record(pid: target.pid, ["--duration", "2", "--rate", "250"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let summary = try RunSummary(run)
+    #expect(summary.takenTwice > 0, "\(run.stderr)")
+    #expect(summary.errors * 50 <= summary.samples, "\(run.stderr)")
+
+    func f(_ name: String, _ marker: String) -> String { "\(name) (moving.py:\(line[marker]))" }
+    let shallow = [f("<module>", "MAIN"), f("main", "SHALLOW"), f("spin", "SPIN")]
+    let deep = [f("<module>", "MAIN"), f("main", "DEEP")] + Array(repeating: f("recurse", "RECURSE"), count: 300)
+      + [f("recurse", "BOTTOM"), f("spin", "SPIN")]
+    // On the way down or up, or between the phases: <module>, main, then only
+    // recurse frames, then at most a spin. Anything else is a torn stack.
+    let wellFormed = folded.count { stack in
+      let names = Folded.names(stack)
+      guard names.count >= 2, names[0] == "<module>", names[1] == "main" else { return false }
+      let rest = names.dropFirst(2)
+      let recursions = rest.prefix { $0 == "recurse" }.count
+      return recursions <= 301 && rest.count - recursions <= 1 && (rest.last == "spin" || rest.count == recursions)
+    }
+    #expect(wellFormed == folded.total, "\(folded.total - wellFormed) torn stacks\n\(folded.describeTop())")
+    for (what, expected) in [("shallow", shallow), ("deep", deep)] {
+      let seen = folded.count { $0 == expected }
+      #expect(seen * 4 >= folded.total, "\(what): \(seen) of \(folded.total)\n\(folded.describeTop())")
+    }
+  }
+
   @Test(arguments: PythonInterpreter.all.filter { $0.version.major >= 3 })
   func nonASCIINamesAndFileName(_ python: PythonInterpreter) throws {
     let file = "ünïcode_😀.py"
@@ -128,12 +163,15 @@ struct FixtureMarkers {
 struct RunSummary {
   var samples = 0
   var errors = 0
+  /// Samples stopped a second time because the copy made while held fell short.
+  var takenTwice = 0
   init(_ result: Command.Result) throws {
     let line = try #require(result.stderr.split(separator: "\n").last { $0.contains(" samples (") })
     let words = line.split(separator: " ")
     for (i, w) in words.enumerated() where i > 0 {
       if w == "samples" { samples = Int(words[i - 1]) ?? 0 }
       if w.hasPrefix("errors") { errors = Int(words[i - 1]) ?? 0 }
+      if w == "taken", i + 1 < words.count, words[i + 1].hasPrefix("twice") { takenTwice = Int(words[i - 1]) ?? 0 }
     }
   }
 }

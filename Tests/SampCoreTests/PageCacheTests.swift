@@ -60,4 +60,22 @@ private final class PatternMemory: RemoteMemory {
     _ = try cache.view(at: RemoteAddress(0x30020), count: 8)
     #expect(memory.reads == 2 && cache.usedPages == [0x30000])
   }
+
+  /// Frozen (the walk runs after resume): copied pages still serve, anything
+  /// else fails without touching the target and is flagged; reset thaws it.
+  @Test func frozenCacheServesOnlyTheCopy() throws {
+    let memory = PatternMemory()
+    let cache = PageCache(memory)
+    #expect(cache.prefetch(PrefetchPlan([0x10000])))
+    cache.freeze()
+    #expect(try cache.view(at: RemoteAddress(0x10040), count: 8).u64(at: 0) == ByteView(memory.expected(0x10040, 8)).u64(at: 0))
+    #expect(!cache.missedCopy)
+    #expect(throws: SystemError.self) { try cache.view(at: RemoteAddress(0x20040), count: 8) }
+    #expect(throws: SystemError.self) { try cache.read(at: RemoteAddress(0x10000), count: 4096) }
+    #expect(cache.missedCopy && memory.reads == 0 && cache.pagesReadOnDemand == 0)
+    cache.reset()
+    #expect(!cache.missedCopy)
+    _ = try cache.view(at: RemoteAddress(0x20040), count: 8)
+    #expect(memory.reads == 1 && cache.pagesReadOnDemand == 1)
+  }
 }

@@ -29,6 +29,13 @@ final class PageCache: RemoteMemory {
   /// again and skip the dictionary's hashing.
   private var lastStart: UInt64 = .max
   private var lastPage: ArraySlice<UInt8> = []
+  /// Set once the threads run again while the copy is still being walked: a
+  /// byte not copied while they were held would come from the running target,
+  /// out of step with the rest, so reading it fails and `missedCopy` says so.
+  private(set) var frozen = false
+  private(set) var missedCopy = false
+  /// Pages this capture read on demand, outside the prefetch.
+  private(set) var pagesReadOnDemand = 0
 
   init(_ memory: RemoteMemory) {
     self.memory = memory
@@ -43,10 +50,17 @@ final class PageCache: RemoteMemory {
     usedPages.removeAll(keepingCapacity: true)
     lastStart = .max
     lastPage = []
+    frozen = false
+    missedCopy = false
+    pagesReadOnDemand = 0
   }
+
+  /// From now on serve only what is already copied (see `frozen`).
+  func freeze() { frozen = true }
 
   func read(at address: RemoteAddress, count: Int) throws(SystemError) -> [UInt8] {
     guard count > 0, count <= Self.largestCachedRead, pages.count < Self.maxPages else {
+      try refuseIfFrozen(address, count)
       return try memory.read(at: address, count: count)
     }
     let (first, offset) = Self.split(address)
@@ -78,9 +92,11 @@ final class PageCache: RemoteMemory {
   /// Copies the planned pages (usually the last capture's: a stack changes
   /// little between samples) in one syscall instead of one each. Best effort:
   /// a page that is gone now just leaves the set to be read page by page.
-  func prefetch(_ plan: PrefetchPlan) {
-    guard plan.pageCount > 1, let got = try? memory.read(ranges: plan.ranges) else { return }
+  @discardableResult
+  func prefetch(_ plan: PrefetchPlan) -> Bool {
+    guard plan.pageCount > 0, let got = try? memory.read(ranges: plan.ranges) else { return false }
     for (range, bytes) in zip(plan.ranges, got) { prefetched.append((range.0.rawValue, bytes)) }
+    return true
   }
 
   /// The page an address falls in and its offset there.
@@ -97,14 +113,22 @@ final class PageCache: RemoteMemory {
     } else if let cached = pages[start] {
       bytes = cached
     } else {
+      try refuseIfFrozen(RemoteAddress(start), Self.pageSize)
       bytes = try memory.read(at: RemoteAddress(start), count: Self.pageSize)[...]
       pages[start] = bytes
+      pagesReadOnDemand += 1
     }
     // Bounded: past maxPrefetch pages nothing is prefetched anyway.
     if usedPages.count <= Self.maxPrefetch, !usedPages.contains(start) { usedPages.append(start) }
     lastStart = start
     lastPage = bytes
     return bytes
+  }
+
+  private func refuseIfFrozen(_ address: RemoteAddress, _ count: Int) throws(SystemError) {
+    guard frozen else { return }
+    missedCopy = true
+    throw .unreadableMemory(address, count: count)
   }
 
   private func prefetchedPage(_ start: UInt64) -> ArraySlice<UInt8>? {

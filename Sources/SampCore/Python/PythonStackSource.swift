@@ -39,6 +39,11 @@ public final class PythonStackSource: StackSource {
   /// its pages in the prefetch instead of paying a read each while held.
   private var recentPages: [(page: UInt64, lastUsed: Int)] = []
   private var captures = 0
+  /// Captures in a row that found every page they read in the prefetch; past
+  /// `cleanCapturesToWalkAfterResume` the walk leaves the hold. A stack that
+  /// moves to new pages often (a retake costs a second stop) never gets there.
+  private var cleanCaptures = 0
+  static let cleanCapturesToWalkAfterResume = 8
   /// How many captures a page stays in the prefetch after its last use.
   static let pageMemory = 16
   private var lastStopped: [ThreadID] = []
@@ -142,13 +147,42 @@ public final class PythonStackSource: StackSource {
   /// While held: the thread list and the frame chains of the threads kept. Idle
   /// threads are not stopped but are read now too: a thread waiting for the GIL
   /// cannot get it while its holder is held, but could right after resume.
+  /// When the last captures needed nothing but the pages prefetched, the hold
+  /// only copies them and the walk runs after resume over that copy; if the
+  /// copy falls short after all, resolve asks the sampler to take the sample again.
   public func capture(_ session: TraceSession, stopped: [ThreadID], errors: inout SampleErrors) -> PendingStacks {
     if interpreterLost {
       errors.count("python interpreter gone after exec")
       return .empty
     }
     pages.reset()
-    if stopped == lastStopped { pages.prefetch(prefetch) }
+    let copied = stopped == lastStopped && pages.prefetch(prefetch)
+    if copied, native == nil, !stopped.isEmpty, cleanCaptures >= Self.cleanCapturesToWalkAfterResume {
+      pages.freeze()
+      return PendingStacks { [self] errors in
+        var walkErrors = SampleErrors()
+        let walk = walkThreads(stopped, &walkErrors)
+        if pages.missedCopy {
+          cleanCaptures = 0
+          return nil
+        }
+        errors.add(walkErrors)
+        return walk.map { finish($0, stopped, copied: true, &errors) } ?? []
+      }
+    }
+    guard let walk = walkThreads(stopped, &errors) else { return .empty }
+    return PendingStacks { [self] errors in finish(walk, stopped, copied: copied, &errors) }
+  }
+
+  /// The states and frame chains of one capture, and the full walk if one was made.
+  private struct Walk {
+    var kept: [Pending]
+    var walked: [ThreadState]?
+  }
+
+  /// Reads the held threads' states and frames through `pages`; nil (counted)
+  /// when the thread list itself cannot be read.
+  private func walkThreads(_ stopped: [ThreadID], _ errors: inout SampleErrors) -> Walk? {
     var states: [ThreadState]
     // Whether states say who holds the GIL (a full walk always reads it).
     var gilKnown = true
@@ -162,7 +196,7 @@ public final class PythonStackSource: StackSource {
         states = try walker.threadStates(pages)
       } catch {
         errors.count(Self.kind(error))
-        return .empty
+        return nil
       }
       walked = states
     }
@@ -195,15 +229,19 @@ public final class PythonStackSource: StackSource {
       }
       kept.append(pending)
     }
-    return PendingStacks { [self] errors in
-      // Noted after resume: nothing the hold does not need happens inside it.
-      lastStopped = stopped
-      if let walked {
-        remember(walked, at: Monotonic.now())
-        nonPython = Set(running.keys).subtracting(walked.compactMap { $0.nativeTID.map { ThreadID($0) } })
-      }
-      return resolve(kept, held: pages, &errors)
+    return Walk(kept: kept, walked: walked)
+  }
+
+  /// After resume: the bookkeeping a capture leaves (nothing the hold does not
+  /// need happens inside it), then the names.
+  private func finish(_ walk: Walk, _ stopped: [ThreadID], copied: Bool, _ errors: inout SampleErrors) -> [ThreadStack] {
+    lastStopped = stopped
+    if let walked = walk.walked {
+      remember(walked, at: Monotonic.now())
+      nonPython = Set(running.keys).subtracting(walked.compactMap { $0.nativeTID.map { ThreadID($0) } })
     }
+    cleanCaptures = copied && pages.pagesReadOnDemand == 0 ? min(cleanCaptures + 1, 1 << 20) : 0
+    return resolve(walk.kept, held: pages, &errors)
   }
 
   /// One thread between capture and resolve.
@@ -302,6 +340,8 @@ public final class PythonStackSource: StackSource {
     nonPython.removeAll()
     knownStates.removeAll()
     recentPages.removeAll()  // the old program's addresses
+    prefetch = PrefetchPlan()
+    cleanCaptures = 0
     guard let found = try? InterpreterLocator.locate(pid: pid, memory: memory) else {
       interpreterLost = true
       return
@@ -325,4 +365,3 @@ public final class PythonStackSource: StackSource {
     }
   }
 }
-

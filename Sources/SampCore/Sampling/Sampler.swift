@@ -132,22 +132,19 @@ public final class Sampler {
     }
     let plan = source.threadsToStop(session)
     var errors = SampleErrors()
-    let holdStart = Monotonic.now()
-    let pending: PendingStacks
-    if plan.threads.isEmpty && config.nonblocking {
-      pending = source.capture(session, stopped: [], errors: &errors)
-    } else if plan.threads.isEmpty {
-      pending = .empty
-    } else {
-      pending = session.withStopped(plan.threads, wait: plan.wait) { stopped in
-        source.capture(session, stopped: stopped, errors: &errors)
-      }
-      let held = Monotonic.now() - holdStart
+    var held: UInt64 = 0
+    var stacks = hold(plan, &errors, &held).resolve(&errors)
+    if stacks == nil {
+      // The copy fell short of what the source read after resume: take the
+      // sample again at once (the source reads while held this time).
+      stats.retakes += 1
+      stacks = hold(plan, &errors, &held).resolve(&errors)
+    }
+    if !plan.threads.isEmpty {
       stats.holdTotalNanos += held
       stats.hold.record(nanos: held)
+      ProfilerSignals.clearChildSignal()  // the stop's own, before the drain
     }
-    var stacks = pending.resolve(&errors)
-    if !plan.threads.isEmpty { ProfilerSignals.clearChildSignal() }  // the stop's own, before the drain
     session.pollEvents()
     if session.execCount != execs {
       stacks = []
@@ -155,7 +152,7 @@ public final class Sampler {
     }
     stats.samples += 1
     for (kind, n) in errors.counts { stats.errors.count(kind, n) }
-    for stack in stacks {
+    for stack in stacks ?? [] {
       let ids = labelIDs(stack, writer.labels)
       if config.threadRoots {
         let root = writer.labels.id(FrameLabeler.sanitize("thread \(stack.name ?? "?") (\(stack.tid))"))
@@ -165,6 +162,20 @@ public final class Sampler {
       }
       stats.stacks += 1
     }
+  }
+
+  /// Stops the planned threads (if any) while the source copies what it needs;
+  /// adds the time they were held to `held`.
+  private func hold(_ plan: StopPlan, _ errors: inout SampleErrors, _ held: inout UInt64) -> PendingStacks {
+    if plan.threads.isEmpty {
+      return config.nonblocking ? source.capture(session, stopped: [], errors: &errors) : .empty
+    }
+    let start = Monotonic.now()
+    let pending = session.withStopped(plan.threads, wait: plan.wait) { stopped in
+      source.capture(session, stopped: stopped, errors: &errors)
+    }
+    held += Monotonic.now() - start
+    return pending
   }
 
   /// The label IDs of a stack's frames, root first: one integer lookup a frame

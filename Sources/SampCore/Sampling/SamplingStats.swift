@@ -12,6 +12,9 @@ public struct SamplingStats: Sendable {
   /// Time the target's threads were held stopped, first interrupt to last resume.
   public var holdTotalNanos: UInt64 = 0
   public var hold = Histogram()
+  /// Samples taken twice because the copy made while held fell short (the
+  /// second hold is counted in the same sample's hold time).
+  public var retakes = 0
   public var startNanos: UInt64 = 0
   public var endNanos: UInt64 = 0
 

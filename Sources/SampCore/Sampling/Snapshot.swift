@@ -30,7 +30,7 @@ public enum Snapshot {
     let pending = session.withStopped(plan.threads, wait: plan.wait) { stopped in
       source.capture(session, stopped: stopped, errors: &errors)
     }
-    let threads = pending.resolve(&errors).sorted { $0.tid < $1.tid }
+    let threads = (pending.resolve(&errors) ?? []).sorted { $0.tid < $1.tid }
     return Result(pid: pid.rawValue, command: ProcFS.commandLine(of: pid), source: source.summary,
                   threads: threads, errors: errors)
   }

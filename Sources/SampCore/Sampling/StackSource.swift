@@ -27,10 +27,12 @@ public struct StopPlan {
   }
 }
 
-/// The second half of a sample, run after the threads are resumed.
+/// The second half of a sample, run after the threads are resumed. nil asks
+/// for the sample to be taken again at once: what was copied while held fell
+/// short of what resolve needed (the source then reads while held).
 public struct PendingStacks {
-  public var resolve: (inout SampleErrors) -> [ThreadStack]
-  public init(_ resolve: @escaping (inout SampleErrors) -> [ThreadStack]) { self.resolve = resolve }
+  public var resolve: (inout SampleErrors) -> [ThreadStack]?
+  public init(_ resolve: @escaping (inout SampleErrors) -> [ThreadStack]?) { self.resolve = resolve }
   public static let empty = PendingStacks { _ in [] }
 }
 
@@ -39,5 +41,6 @@ public struct SampleErrors: Sendable {
   public private(set) var counts: [String: Int] = [:]
   public init() {}
   public mutating func count(_ kind: String, _ n: Int = 1) { counts[kind, default: 0] += n }
+  public mutating func add(_ other: SampleErrors) { for (kind, n) in other.counts { count(kind, n) } }
   public var total: Int { counts.values.reduce(0, +) }
 }
