@@ -1,3 +1,5 @@
+import Foundation
+import Glibc
 import Testing
 @testable import SampSystem
 
@@ -27,6 +29,29 @@ import Testing
   @Test func garbageIsNil() {
     #expect(ThreadStat(parsing: Array("no parenthesis here".utf8)) == nil)
     #expect(ThreadStat(parsing: Array("1 (x) R".utf8)) == nil)
+  }
+
+  @Test func schedStatIsThreeNumbers() throws {
+    let stat = try #require(SchedStat(parsing: Array("635036130 525740 49\n".utf8)))
+    #expect(stat == SchedStat(runNanos: 635_036_130, waitNanos: 525_740, timeslices: 49))
+    for garbage in ["", "1 2", "1 2 3 4", "1 -2 3", "1 2 x\n"] {
+      #expect(SchedStat(parsing: Array(garbage.utf8)) == nil, "\(garbage)")
+    }
+  }
+
+  /// This process's own threads: the reader works where CONFIG_SCHED_INFO is
+  /// set (it is on this machine's kernel), and time on a CPU only grows.
+  @Test func schedStatOfThisThread() throws {
+    // "/proc/thread-self" links to "PID/task/TID" for the calling thread.
+    let link = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")
+    let tid = try #require(link.split(separator: "/").last.flatMap { Int32($0) })
+    let reader = try #require(ThreadSchedStatReader(pid: ProcessID(getpid()), tid: ThreadID(tid)))
+    let first = try #require(reader.read())
+    // 20 ms on the CPU: several scheduler ticks, each of which adds run time.
+    let start = Monotonic.now()
+    while Monotonic.now() - start < 20_000_000 {}
+    let second = try #require(reader.read())
+    #expect(second.runNanos > first.runNanos)
   }
 
   @Test func thisThreadRunsOnAKnownCPU() throws {

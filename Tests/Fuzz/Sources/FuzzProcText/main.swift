@@ -2,7 +2,7 @@ import FuzzSupport
 import SampCore
 import SampSystem
 
-/// Text sampswift parses: /proc/PID/maps, /proc/PID/status, task stat lines,
+/// Text sampswift parses: /proc/PID/maps, /proc/PID/status, task stat and schedstat lines,
 /// and folded profiles given to `diff`.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzProcText(fuzzBytes(data, size)) }
@@ -17,6 +17,7 @@ func fuzzProcText(_ bytes: [UInt8]) -> CInt {
   _ = MemoryMapping.parse(text)
   _ = ProcessStatus(parsing: text)
   _ = ThreadStat(parsing: bytes)
+  _ = SchedStat(parsing: bytes)
   _ = FoldedDiff.diff(before: text, after: String(text.reversed()), normalize: true)
   return 0
 }

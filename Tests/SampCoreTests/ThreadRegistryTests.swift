@@ -1,0 +1,74 @@
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+import SampSystem
+@testable import SampCore
+
+/// One of this process's threads, blocked in read(2) on a pipe until told to
+/// spin, so its scheduler state is known.
+private final class ParkedThread: Sendable {
+  let tid = Atomic<Int32>(0)
+  let spin = Atomic<Bool>(false)
+  let done = Atomic<Bool>(false)
+  let pipe: (read: Int32, write: Int32)
+
+  init() {
+    var fds: [Int32] = [0, 0]
+    precondition(Glibc.pipe(&fds) == 0)
+    pipe = (fds[0], fds[1])
+    Thread { [self] in
+      // "/proc/thread-self" links to "PID/task/TID" for the calling thread.
+      let link = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) ?? ""
+      tid.store(link.split(separator: "/").last.flatMap { Int32($0) } ?? -1, ordering: .releasing)
+      var byte: UInt8 = 0
+      _ = read(pipe.read, &byte, 1)  // blocked here until woken
+      while !done.load(ordering: .relaxed) {}
+      close(pipe.read)
+    }.start()
+  }
+
+  func waitForTID() -> ThreadID {
+    while tid.load(ordering: .acquiring) == 0 { usleep(1000) }
+    return ThreadID(tid.load(ordering: .acquiring))
+  }
+
+  func wake() {
+    var byte: UInt8 = 1
+    _ = write(pipe.write, &byte, 1)
+  }
+
+  func finish() {
+    done.store(true, ordering: .relaxed)
+    close(pipe.write)
+  }
+}
+
+@Suite struct ThreadRegistryTests {
+  /// A blocked thread is confirmed blocked by schedstat alone once a stat read
+  /// has found it so with a schedstat baseline taken before; once it runs,
+  /// schedstat moves and stat says so.
+  @Test func blockedThreadIsRecheckedBySchedstatAndSeenOnceItRuns() throws {
+    let parked = ParkedThread()
+    defer { parked.finish() }
+    let tid = parked.waitForTID()
+    try #require(tid.rawValue > 0)
+    usleep(20_000)  // into read(2)
+    let registry = ThreadRegistry(pid: ProcessID(getpid()))
+    #expect(!registry.isRunning(tid))
+    #expect(!registry.isRunning(tid), "blocked, now with a baseline")
+    let reads = registry.statReads
+    #expect(!registry.isRunning(tid))
+    #expect(!registry.isRunning(tid))
+    #expect(registry.statReads == reads, "schedstat alone said it has not run")
+
+    parked.wake()
+    var seenRunning = false
+    for _ in 0..<200 where !seenRunning {
+      usleep(1000)
+      seenRunning = registry.isRunning(tid)
+    }
+    #expect(seenRunning)
+    #expect(registry.statReads > reads)
+  }
+}
