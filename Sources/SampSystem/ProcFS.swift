@@ -121,47 +121,59 @@ extension Substring {
   }
 }
 
-/// Reads /proc/PID/task/TID/stat for the scheduler state, keeping the file open
-/// so a per-sample check is one pread (the kernel regenerates it at offset 0).
-public final class ThreadStatReader {
-  public let tid: ThreadID
+/// A /proc file kept open, so re-reading it is one pread at offset 0 (the
+/// kernel regenerates the text on each read).
+final class ProcFileReader {
   private var fd: Int32
-  private var buffer = [UInt8](repeating: 0, count: 1024)
+  private var buffer: [UInt8]
 
-  public init?(pid: ProcessID, tid: ThreadID) {
-    self.tid = tid
-    fd = open("/proc/\(pid.rawValue)/task/\(tid.rawValue)/stat", O_RDONLY | O_CLOEXEC)
+  init?(_ path: String, capacity: Int) {
+    fd = open(path, O_RDONLY | O_CLOEXEC)
     if fd < 0 { return nil }
+    buffer = [UInt8](repeating: 0, count: capacity)
   }
   deinit { if fd >= 0 { close(fd) } }
 
-  /// The state letter, or nil if the thread is gone.
-  public func state() -> ThreadStat? {
+  /// The file's current text, parsed in place; nil if it is gone or empty.
+  func read<T>(_ parse: (UnsafeBufferPointer<UInt8>) -> T?) -> T? {
     let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
     guard n > 0 else { return nil }
-    return buffer.withUnsafeBufferPointer { ThreadStat(parsing: UnsafeBufferPointer(rebasing: $0[0..<n])) }
+    return buffer.withUnsafeBufferPointer { parse(UnsafeBufferPointer(rebasing: $0[0..<n])) }
   }
 }
 
-/// Reads /proc/PID/task/TID/schedstat, kept open like `ThreadStatReader`: a
-/// fraction of stat's cost, and enough to tell that a blocked thread has not
-/// been on a CPU since the last look (it needs CONFIG_SCHED_INFO; nil without).
-public final class ThreadSchedStatReader {
-  private var fd: Int32
-  private var buffer = [UInt8](repeating: 0, count: 128)
+/// /proc/PID/task/TID/stat, for the scheduler state before each sample.
+public final class ThreadStatReader {
+  public let tid: ThreadID
+  private let file: ProcFileReader
 
   public init?(pid: ProcessID, tid: ThreadID) {
-    fd = open("/proc/\(pid.rawValue)/task/\(tid.rawValue)/schedstat", O_RDONLY | O_CLOEXEC)
-    if fd < 0 { return nil }
+    self.tid = tid
+    guard let file = ProcFileReader("/proc/\(pid.rawValue)/task/\(tid.rawValue)/stat", capacity: 1024) else {
+      return nil
+    }
+    self.file = file
   }
-  deinit { if fd >= 0 { close(fd) } }
+
+  /// The state letter, or nil if the thread is gone.
+  public func state() -> ThreadStat? { file.read { ThreadStat(parsing: $0) } }
+}
+
+/// /proc/PID/task/TID/schedstat: a fraction of stat's cost, and enough to tell
+/// that a blocked thread has not been on a CPU since the last look (it needs
+/// CONFIG_SCHED_INFO; nil without).
+public final class ThreadSchedStatReader {
+  private let file: ProcFileReader
+
+  public init?(pid: ProcessID, tid: ThreadID) {
+    guard let file = ProcFileReader("/proc/\(pid.rawValue)/task/\(tid.rawValue)/schedstat", capacity: 128) else {
+      return nil
+    }
+    self.file = file
+  }
 
   /// nil if the thread is gone or the line is not three numbers.
-  public func read() -> SchedStat? {
-    let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-    guard n > 0 else { return nil }
-    return buffer.withUnsafeBufferPointer { SchedStat(parsing: UnsafeBufferPointer(rebasing: $0[0..<n])) }
-  }
+  public func read() -> SchedStat? { file.read { SchedStat(parsing: $0) } }
 }
 
 /// "run_ns wait_ns timeslices": time on a CPU, time runnable but waiting for
