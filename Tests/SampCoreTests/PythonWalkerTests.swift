@@ -153,6 +153,13 @@ private struct Image312 {
 }
 
 @Suite struct PythonWalkerTests {
+  /// A typical chain fits an allocation malloc serves from its per-thread cache.
+  @Test func capturedFrameIsSixteenBytes() {
+    #expect(MemoryLayout<CapturedFrame>.stride == 16)
+    #expect(PythonWalker.framesReserved * 16 + 32 <= 1032)
+    #expect(CapturedFrame(code: .null, byteOffset: 1 << 40).byteOffset == Int(Int32.max), "clamped, never a trap")
+  }
+
   @Test func walksSynthetic312Image() throws {
     let image = Image312()
     let threads = try image.walker.captureThreads(image.memory)

@@ -45,14 +45,21 @@ final class PageCache: RemoteMemory {
   /// Empties the cache for the next capture, keeping its storage (and letting
   /// go of the pages, so the memory's batch buffer can be reused).
   func reset() {
-    prefetched.removeAll(keepingCapacity: true)
-    pages.removeAll(keepingCapacity: true)
+    dropCopies()
     usedPages.removeAll(keepingCapacity: true)
-    lastStart = .max
-    lastPage = []
     frozen = false
     missedCopy = false
     pagesReadOnDemand = 0
+  }
+
+  /// Lets go of the copied bytes once the walk is done, keeping what the
+  /// capture learned (`usedPages`, `pagesReadOnDemand`): the memory's batch
+  /// buffer is then free for the reads resolve makes.
+  func dropCopies() {
+    prefetched.removeAll(keepingCapacity: true)
+    pages.removeAll(keepingCapacity: true)
+    lastStart = .max
+    lastPage = []
   }
 
   /// From now on serve only what is already copied (see `frozen`).

@@ -235,6 +235,7 @@ public final class PythonStackSource: StackSource {
   /// After resume: the bookkeeping a capture leaves (nothing the hold does not
   /// need happens inside it), then the names.
   private func finish(_ walk: Walk, _ stopped: [ThreadID], copied: Bool, _ errors: inout SampleErrors) -> [ThreadStack] {
+    pages.dropCopies()
     lastStopped = stopped
     if let walked = walk.walked {
       remember(walked, at: Monotonic.now())

@@ -2,19 +2,27 @@ import SampSystem
 
 /// One Python frame as copied while its thread was held: only what changes as
 /// the program runs. Names, files and lines are resolved later from the code object.
+/// 16 bytes: a chain of up to `PythonWalker.framesReserved` fits an allocation
+/// malloc serves from its per-thread cache (past 1032 bytes it takes the slow path).
 public struct CapturedFrame: Hashable, Sendable {
   public var code: RemoteAddress
-  /// Byte offset of the current (or previous, 3.11-3.12) instruction into the bytecode.
-  public var byteOffset: Int
+  private var offset: Int32
   /// 3.11+: owned by a generator (never "incomplete").
   public var ownedByGenerator: Bool
   /// The first frame of a C-level eval call (every frame up to 3.10, 3.11
   /// is_entry, 3.12+ the frame above a C-stack shim); native merging splits on these.
   public var isEntry: Bool
 
+  /// Byte offset of the current (or previous, 3.11-3.12) instruction into the
+  /// bytecode (clamped to Int32: offsets past it are garbage anyway).
+  public var byteOffset: Int {
+    get { Int(offset) }
+    set { offset = Int32(clamping: newValue) }
+  }
+
   public init(code: RemoteAddress, byteOffset: Int, ownedByGenerator: Bool = false, isEntry: Bool = false) {
     self.code = code
-    self.byteOffset = byteOffset
+    offset = Int32(clamping: byteOffset)
     self.ownedByGenerator = ownedByGenerator
     self.isEntry = isEntry
   }
@@ -83,6 +91,9 @@ public final class PythonWalker {
   public let layout: PythonLayout
   public let addresses: PythonAddresses
   public let limits: Limits
+  /// Room for this many frames up front: 62 x 16 bytes and the array's header
+  /// stay within malloc's per-thread cache.
+  static let framesReserved = 62
   /// FRAME_OWNED_BY_GENERATOR: the same value in every version that has owners.
   static let ownedByGenerator = 1
 
@@ -230,7 +241,7 @@ public final class PythonWalker {
   /// mark the frame above them as an entry frame.
   public func walkFrames(_ memory: RemoteMemory, from first: RemoteAddress) throws(PythonReadError) -> [CapturedFrame] {
     var frames: [CapturedFrame] = []
-    frames.reserveCapacity(64)
+    frames.reserveCapacity(Self.framesReserved)
     var address = first
     let size = frameReadSize
     // Brent's cycle check: compare with a frame saved at power-of-two steps; no
