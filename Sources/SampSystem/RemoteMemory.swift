@@ -166,4 +166,3 @@ public struct ByteView: Sendable {
     return Array(bytes[start..<start + min(bytes.count - offset, count)])
   }
 }
-
