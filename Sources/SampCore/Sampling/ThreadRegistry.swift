@@ -10,23 +10,36 @@ final class ThreadRegistry {
   private var names: [ThreadID: String] = [:]
   /// stat files read, for tests.
   private(set) var statReads = 0
-  /// Threads found blocked at the last look, with the schedstat read just before.
-  private var blocked: [ThreadID: SchedStat] = [:]
+  /// Threads found blocked at the last look: the schedstat read just before
+  /// that stat, and how many looks in a row since found it unchanged.
+  private struct Blocked {
+    var baseline: SchedStat
+    var quietLooks: Int
+  }
+  private var blocked: [ThreadID: Blocked] = [:]
+  static let quietLooksToTrust = 2
   private var schedReaders: [ThreadID: ThreadSchedStatReader?] = [:]
 
   init(pid: ProcessID) { self.pid = pid }
 
   /// Running or runnable now, from /proc/PID/task/TID/stat (one pread). A
   /// thread that was blocked at the last look is first checked in schedstat,
-  /// several times cheaper (a pool of idle threads costs that per sample): if
-  /// it has not been on a CPU since the schedstat read made just before the
-  /// stat that found it blocked, it still is. (A thread woken but not yet on a
-  /// CPU by now is taken as blocked for this sample.)
+  /// several times cheaper (a pool of idle threads costs that per sample):
+  /// once it has stayed off every CPU for `quietLooksToTrust` looks in a row
+  /// since the schedstat read made just before a stat found it blocked, it is
+  /// taken as still blocked without a stat. Threads that run now and then (a
+  /// GIL waiter wakes every 5 ms) keep being read in full, so a thread woken
+  /// but still waiting for a CPU is counted as stat counts it, runnable; only a
+  /// long-idle thread woken in the instant before a sample is missed by it.
   func isRunning(_ tid: ThreadID) -> Bool {
     var before: SchedStat?
-    if let idle = blocked[tid] {
-      before = schedReader(tid)?.read()
-      if let before, before == idle { return false }
+    if var idle = blocked[tid], let reader = schedReader(tid) {
+      before = reader.read()
+      if before == idle.baseline {
+        idle.quietLooks += 1
+        blocked[tid] = idle
+        if idle.quietLooks >= Self.quietLooksToTrust { return false }
+      }
     }
     if statReaders[tid] == nil { statReaders[tid] = ThreadStatReader(pid: pid, tid: tid) }
     statReads += 1
@@ -35,9 +48,15 @@ final class ThreadRegistry {
       return false
     }
     lastCPU[tid] = stat.processor
-    // The baseline must come from before the stat: a thread found blocked
-    // without one is looked at in full once more, with one.
-    blocked[tid] = stat.isRunning ? nil : (before ?? SchedStat.unknown)
+    if stat.isRunning {
+      blocked[tid] = nil
+    } else if let before, let idle = blocked[tid], idle.baseline == before {
+      // Still quiet: keep counting from the same baseline.
+    } else {
+      // The baseline must come from before the stat that found it blocked: a
+      // thread found blocked without one is read in full once more, with one.
+      blocked[tid] = Blocked(baseline: before ?? .unknown, quietLooks: 0)
+    }
     return stat.isRunning
   }
 
