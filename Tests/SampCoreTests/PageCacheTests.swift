@@ -44,6 +44,7 @@ private final class PatternMemory: RemoteMemory {
     // Adjacent pages (in any order) go in one range.
     let plan = PrefetchPlan([0x30000, 0x11000, 0x10000, 0x30000])
     #expect(plan.pageCount == 3)
+    #expect(PrefetchPlan([0x11000, 0x10000, 0x11000, 0x10000]).ranges.map(\.1) == [8192], "repeats, in any order")
     cache.prefetch(plan)
     #expect(memory.batches == 1)
     #expect(memory.ranges.map { $0.0.rawValue } == [0x10000, 0x30000] && memory.ranges.map(\.1) == [8192, 4096])

@@ -159,11 +159,15 @@ struct PrefetchPlan {
     var runs: [(start: UInt64, pages: Int)] = []
     runs.reserveCapacity(starts.count)
     for start in starts.sorted() {
-      if let last = runs.last, last.start &+ UInt64(last.pages) &* size == start {
-        runs[runs.count - 1].pages += 1
-      } else if runs.last?.start != start {
-        runs.append((start, 1))
+      if let last = runs.last {
+        let end = last.start &+ UInt64(last.pages) &* size
+        if start < end { continue }  // a page listed twice
+        if start == end {
+          runs[runs.count - 1].pages += 1
+          continue
+        }
       }
+      runs.append((start, 1))
     }
     ranges = runs.map { (RemoteAddress($0.start), $0.pages * PageCache.pageSize) }
     pageCount = runs.reduce(0) { $0 + $1.pages }
