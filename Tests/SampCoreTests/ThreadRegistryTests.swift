@@ -54,7 +54,13 @@ private final class ParkedThread: Sendable {
     defer { parked.finish() }
     let tid = parked.waitForTID()
     try #require(tid.rawValue > 0)
-    usleep(20_000)  // into read(2)
+    // Until it sits in read(2) (a loaded machine may take a while to get it there).
+    let probe = ThreadRegistry(pid: ProcessID(getpid()))
+    var tries = 0
+    while probe.isRunning(tid), tries < 2000 {
+      usleep(1000)
+      tries += 1
+    }
     let registry = ThreadRegistry(pid: ProcessID(getpid()))
     #expect(!registry.isRunning(tid))
     #expect(!registry.isRunning(tid), "blocked, now with a baseline")
