@@ -242,7 +242,7 @@ public final class PythonStackSource: StackSource {
       nonPython = Set(running.keys).subtracting(walked.compactMap { $0.nativeTID.map { ThreadID($0) } })
     }
     cleanCaptures = copied && pages.pagesReadOnDemand == 0 ? min(cleanCaptures + 1, 1 << 20) : 0
-    return resolve(walk.kept, held: pages, &errors)
+    return resolve(walk.kept, &errors)
   }
 
   /// One thread between capture and resolve.
@@ -261,8 +261,8 @@ public final class PythonStackSource: StackSource {
 
   /// After resume: code objects looked up in one batch, frames named by
   /// identity, the next capture's prefetch worked out.
-  private func resolve(_ threads: [Pending], held: PageCache, _ errors: inout SampleErrors) -> [ThreadStack] {
-    prefetch = PrefetchPlan(rememberFramePages(held.usedPages))
+  private func resolve(_ threads: [Pending], _ errors: inout SampleErrors) -> [ThreadStack] {
+    prefetch = PrefetchPlan(rememberFramePages(pages.usedPages))
     var allCodes: [RemoteAddress] = []
     allCodes.reserveCapacity(threads.reduce(0) { $0 + $1.frames.count })
     for thread in threads { for frame in thread.frames { allCodes.append(frame.code) } }

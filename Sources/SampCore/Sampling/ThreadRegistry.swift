@@ -50,11 +50,10 @@ final class ThreadRegistry {
     lastCPU[tid] = stat.processor
     if stat.isRunning {
       blocked[tid] = nil
-    } else if let before, let idle = blocked[tid], idle.baseline == before {
-      // Still quiet: keep counting from the same baseline.
-    } else {
-      // The baseline must come from before the stat that found it blocked: a
-      // thread found blocked without one is read in full once more, with one.
+    } else if before == nil || before != blocked[tid]?.baseline {
+      // A new baseline, from before the stat that found it blocked (a thread
+      // found blocked without one is read in full once more, with one); an
+      // unchanged one keeps counting quiet looks.
       blocked[tid] = Blocked(baseline: before ?? .unknown, quietLooks: 0)
     }
     return stat.isRunning
