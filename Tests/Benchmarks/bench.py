@@ -743,6 +743,55 @@ def cpu_memory_round(bench, names, seconds):
 # ---------------------------------------------------------------- 6. accuracy
 
 
+def bench_cpu_placement(bench):
+    """Each stopping sampler alone with its target, the target pinned to CPU 1 and the
+    sampler to CPU 0 ("other CPU", a target that keeps its core) or to CPU 1 too ("same
+    CPU"). A stop across CPUs costs two inter-processor interrupts (the interrupt's kick,
+    the continue's wake-up), each an exit to the hypervisor in a VM, and the side-by-side
+    run above mixes both placements: this says what each costs the floor sampler and
+    sampswift. CPU from schedstat (exact) over the middle of each run, µs a sample."""
+    if os.cpu_count() < 2 or not shutil.which("taskset"):
+        return []
+    seconds, rounds = (5, 1) if bench.args.quick else (10, 2)
+    names = bench.profilers.available(bench.profilers.sampswifts + ["floor-sampler"])
+    placements = {"other CPU": 0, "same CPU": 1}
+    measured = {}
+    version = main_python(bench.pythons)
+    log("cpu placement: %s alone, %d s each, %d rounds" % (" and ".join(names), seconds, rounds))
+    for r in range(rounds):
+        order = [(n, p) for n in names for p in placements]
+        for name, placement in (order if r % 2 == 0 else list(reversed(order))):
+            target = subprocess.Popen(pin_prefix(1) + [bench.pythons[version], FIXED_WORK, "--depth", "60", "--vary",
+                                                       "--seconds", str(seconds + 20)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            w = None
+            try:
+                target.stdout.readline()
+                target.stdin.write("go\n")
+                target.stdin.flush()
+                out = os.path.join(bench.out_dir, "cpu-placement.out")
+                w = Watched(pin_prefix(placements[placement]) + bench.profilers.argv(name, target.pid, 100, "python", out),
+                            Profilers.MARKERS.get(name))
+                w.wait_attached()
+                time.sleep(1)  # past the first samples' warm-up
+                c0, t0 = proc_run_seconds(w.proc.pid), time.perf_counter()
+                time.sleep(seconds - 2)
+                c1, t1 = proc_run_seconds(w.proc.pid), time.perf_counter()
+                w.proc.send_signal(signal.SIGINT)
+                w.finish()
+                if c0 is not None and c1 is not None:
+                    measured.setdefault((name, placement), []).append((c1 - c0) * 1e6 / ((t1 - t0) * 100))
+            finally:
+                if w is not None and w.proc.poll() is None:
+                    w.proc.kill()
+                    w.proc.wait()
+                target.kill()
+                target.wait()
+    return [{"profiler": name, "placement": placement, "cpu_us_per_sample": median(values),
+             "cpu_pct": median(values) * 100 / 1e4, "runs": values}
+            for (name, placement), values in measured.items()]
+
+
 def bench_accuracy(bench):
     rounds = 5
     seconds = 1.5 if bench.args.quick else 3.0
@@ -889,7 +938,8 @@ def verdicts(results):
         context = "".join([
             "; floor sampler %.2f%%, sampswift %.1f× that" % (least["cpu_pct_steady"], cpu["cpu_pct_steady"] / least["cpu_pct_steady"])
             if least and least.get("cpu_pct_steady") else "",
-            "; py-spy %.2f%%" % pyspy["cpu_pct_steady"] if pyspy and pyspy.get("cpu_pct_steady") is not None else ""])
+            "; py-spy %.2f%%" % pyspy["cpu_pct_steady"] if pyspy and pyspy.get("cpu_pct_steady") is not None else "",
+            placement_context(results.get("cpu_placement"))])
         bar("profiler CPU ≤ 1% of a core at 100 Hz", cpu["cpu_pct_steady"], 1, digits=2,
             spread=cpu.get("cpu_noise_pct"), extra=context)
         grew = (cpu["rss_last_kb"] or 0) - (cpu["rss_first_kb"] or 0)
@@ -899,6 +949,16 @@ def verdicts(results):
     acc = find(results.get("accuracy"), profiler="sampswift")
     bar("accuracy within 2 points", acc and acc.get("error_points"), 2, " points")
     return out
+
+
+def placement_context(rows):
+    """The floor sampler alone on another CPU than its target: what stopping costs here."""
+    floor = find(rows, profiler="floor-sampler", placement="other CPU")
+    mine = find(rows, profiler="sampswift", placement="other CPU")
+    if not floor or not mine or not floor.get("cpu_pct"):
+        return ""
+    return "; alone on another CPU than the target: floor sampler %.2f%%, sampswift %.2f%% (%.1f×)" % (
+        floor["cpu_pct"], mine["cpu_pct"], mine["cpu_pct"] / floor["cpu_pct"])
 
 
 def write_report(results, path):
@@ -1023,6 +1083,19 @@ def write_report(results, path):
                   table(["profiler", "s", "CPU steady", "rounds", "noise", "CPU total", "samples", "CPU µs/sample", "VmHWM KiB",
                          "VmRSS KiB"], rows), ""]
 
+    cp = results.get("cpu_placement")
+    if cp:
+        rows = [[r["profiler"], r["placement"], fmt(r["cpu_us_per_sample"], "%.0f"), fmt(r["cpu_pct"], "%.2f%%"),
+                 " / ".join(fmt(v, "%.0f") for v in r["runs"])] for r in cp]
+        lines += ["### CPU by placement", "",
+                  "Each stopping sampler alone with its target at 100 Hz, the target pinned to CPU 1 and the "
+                  "sampler to CPU 0 (\"other CPU\": a target that keeps its core, the usual case in production) "
+                  "or to CPU 1 as well (\"same CPU\"). Across CPUs every stop costs two inter-processor "
+                  "interrupts (the interrupt's kick and the continue's wake-up), each an exit to the hypervisor "
+                  "in a VM; the side-by-side run above mixes both placements. CPU from schedstat (exact), the "
+                  "median of the runs, over the middle of each run.", "",
+                  table(["profiler", "placement", "CPU µs/sample", "CPU at 100 Hz", "runs µs/sample"], rows), ""]
+
     acc = results.get("accuracy")
     if acc:
         rows = [[r["profiler"], r["samples"], fmt(r["measured_share_a"]), fmt(r["sampled_share_a"]),
@@ -1048,7 +1121,7 @@ def parser_default_report():
     return os.path.join(ROOT, "Docs", "PERFORMANCE.md")
 
 
-SECTIONS = ["floor", "slowdown", "hold", "max_rate", "attach", "cpu_memory", "accuracy"]
+SECTIONS = ["floor", "slowdown", "hold", "max_rate", "attach", "cpu_memory", "cpu_placement", "accuracy"]
 
 
 def main():
@@ -1097,7 +1170,7 @@ def run(args, priority):
     compare = os.path.abspath(args.compare) if args.compare else None
     results["compare"] = compare
     sections = args.only.split(",") if args.only else SECTIONS
-    floor_exe = build_floor(args.out) if {"floor", "cpu_memory"} & set(sections) else None
+    floor_exe = build_floor(args.out) if {"floor", "cpu_memory", "cpu_placement"} & set(sections) else None
     bench = Bench(args, Profilers(binary, pyspy, austin, compare, floor_exe), pythons, args.out)
     for name in sections:
         t0 = time.time()
