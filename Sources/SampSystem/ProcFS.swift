@@ -159,6 +159,43 @@ public final class ThreadStatReader {
   public func state() -> ThreadStat? { file.read { ThreadStat(parsing: $0) } }
 }
 
+/// Whether a thread is on a CPU or waiting for one, before each sample. From
+/// /proc/PID/task/TID/syscall ("running", or the call it is blocked in): the
+/// same test as stat's "R" (the task's state is TASK_RUNNING) at two thirds of
+/// its cost, since the kernel formats one short line instead of fifty fields
+/// (23 against 33 µs cold here). Where that file cannot be read (no ptrace
+/// access to it, or an architecture without it), stat's state letter instead.
+public final class ThreadRunStateReader {
+  private let file: ProcFileReader
+  /// False where it fell back to stat.
+  public let fromSyscallFile: Bool
+
+  public init?(pid: ProcessID, tid: ThreadID) {
+    let task = "/proc/\(pid.rawValue)/task/\(tid.rawValue)/"
+    if let file = ProcFileReader(task + "syscall", capacity: 128), file.read({ Self.parseSyscall($0) }) != nil {
+      self.file = file
+      fromSyscallFile = true
+    } else if let file = ProcFileReader(task + "stat", capacity: 1024) {
+      self.file = file
+      fromSyscallFile = false
+    } else {
+      return nil
+    }
+  }
+
+  /// nil if the thread is gone.
+  public func isRunning() -> Bool? {
+    fromSyscallFile ? file.read { Self.parseSyscall($0) } : file.read { ThreadStat(parsing: $0) }?.isRunning
+  }
+
+  /// "running\n", or "NR arg1 ... sp pc" (or "-1 sp pc") for a thread off every CPU.
+  public static func parseSyscall(_ text: UnsafeBufferPointer<UInt8>) -> Bool? {
+    guard let first = text.first else { return nil }
+    if first == UInt8(ascii: "r") { return true }
+    return first == UInt8(ascii: "-") || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) ? false : nil
+  }
+}
+
 /// /proc/PID/task/TID/schedstat: a fraction of stat's cost, and enough to tell
 /// that a blocked thread has not been on a CPU since the last look (it needs
 /// CONFIG_SCHED_INFO; nil without).

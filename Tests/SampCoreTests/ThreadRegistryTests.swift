@@ -66,11 +66,11 @@ private final class ParkedThread: Sendable {
     #expect(!registry.isRunning(tid), "blocked, now with a baseline")
     // Quiet for fewer looks than trusted: still read in full.
     for _ in 1..<ThreadRegistry.quietLooksToTrust { #expect(!registry.isRunning(tid)) }
-    #expect(registry.statReads == 1 + ThreadRegistry.quietLooksToTrust)
-    let reads = registry.statReads
+    #expect(registry.stateReads == 1 + ThreadRegistry.quietLooksToTrust)
+    let reads = registry.stateReads
     #expect(!registry.isRunning(tid))
     #expect(!registry.isRunning(tid))
-    #expect(registry.statReads == reads, "schedstat alone said it has not run")
+    #expect(registry.stateReads == reads, "schedstat alone said it has not run")
 
     parked.wake()
     var seenRunning = false
@@ -79,6 +79,43 @@ private final class ParkedThread: Sendable {
       seenRunning = registry.isRunning(tid)
     }
     #expect(seenRunning)
-    #expect(registry.statReads > reads)
+    #expect(registry.stateReads > reads)
+  }
+}
+
+@Suite struct ThreadRunStateTests {
+  private func parse(_ text: String) -> Bool? {
+    Array(text.utf8).withUnsafeBufferPointer { ThreadRunStateReader.parseSyscall($0) }
+  }
+
+  @Test func syscallLinesSayRunningOrBlocked() {
+    #expect(parse("running\n") == true)
+    #expect(parse("232 0x4 0x7ffd 0x400 0xffffffff 0x0 0x0 0x7ffd1230 0x7f12ab34\n") == false)
+    #expect(parse("-1 0x7ffd1230 0x7f12ab34\n") == false)
+    #expect(parse("") == nil)
+    #expect(parse("garbage") == nil)
+  }
+
+  /// A real thread of this process, blocked in read(2), then spinning.
+  @Test func aBlockedThreadIsNotRunningAndASpinningOneIs() throws {
+    let parked = ParkedThread()
+    defer { parked.finish() }
+    let tid = parked.waitForTID()
+    try #require(tid.rawValue > 0)
+    let reader = try #require(ThreadRunStateReader(pid: ProcessID(getpid()), tid: tid))
+    #expect(reader.fromSyscallFile, "this machine's kernel has /proc/PID/task/TID/syscall")
+    var tries = 0
+    while reader.isRunning() != false, tries < 2000 {  // until it sits in read(2)
+      usleep(1000)
+      tries += 1
+    }
+    #expect(reader.isRunning() == false)
+    parked.wake()
+    var seenRunning = false
+    for _ in 0..<2000 where !seenRunning {
+      usleep(1000)
+      seenRunning = reader.isRunning() == true
+    }
+    #expect(seenRunning)
   }
 }
