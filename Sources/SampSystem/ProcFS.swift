@@ -165,6 +165,10 @@ public final class ThreadStatReader {
 /// its cost, since the kernel formats one short line instead of fifty fields
 /// (23 against 33 µs cold here). Where that file cannot be read (no ptrace
 /// access to it, or an architecture without it), stat's state letter instead.
+/// One difference: on a fully preemptible kernel, a thread caught preempted in
+/// the instant between marking itself asleep and sleeping makes the kernel wait
+/// up to a tick for it to settle; stat would answer at once. Rare, and it delays
+/// the profiler, never the target.
 public final class ThreadRunStateReader {
   private let file: ProcFileReader
   /// False where it fell back to stat.
