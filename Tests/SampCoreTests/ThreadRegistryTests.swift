@@ -44,6 +44,28 @@ private final class ParkedThread: Sendable {
   }
 }
 
+/// One of this process's threads that sleeps a millisecond at a time: blocked
+/// at almost any instant, yet on a CPU between any two looks 5 ms apart.
+private final class NappingThread: Sendable {
+  let tid = Atomic<Int32>(0)
+  let done = Atomic<Bool>(false)
+
+  init() {
+    Thread { [self] in
+      let link = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) ?? ""
+      tid.store(link.split(separator: "/").last.flatMap { Int32($0) } ?? -1, ordering: .releasing)
+      while !done.load(ordering: .relaxed) { usleep(1000) }
+    }.start()
+  }
+
+  func waitForTID() -> ThreadID {
+    while tid.load(ordering: .acquiring) == 0 { usleep(1000) }
+    return ThreadID(tid.load(ordering: .acquiring))
+  }
+
+  func finish() { done.store(true, ordering: .relaxed) }
+}
+
 @Suite struct ThreadRegistryTests {
   /// A blocked thread is confirmed blocked by schedstat alone once schedstat
   /// has stayed unchanged for a few looks since a stat found it blocked (with a
@@ -80,6 +102,25 @@ private final class ParkedThread: Sendable {
     }
     #expect(seenRunning)
     #expect(registry.stateReads > reads)
+  }
+
+  /// A thread that keeps waking between looks is read in full at every look
+  /// (it is never trusted blocked), and schedstat, which only says it ran
+  /// again, is read at a fraction of them.
+  @Test func aThreadThatKeepsWakingIsCheckedInSchedstatOnlyNowAndThen() throws {
+    let napper = NappingThread()
+    defer { napper.finish() }
+    let tid = napper.waitForTID()
+    try #require(tid.rawValue > 0)
+    let registry = ThreadRegistry(pid: ProcessID(getpid()))
+    let looks = 24
+    for _ in 0..<looks {
+      _ = registry.isRunning(tid)
+      usleep(5000)
+    }
+    #expect(registry.stateReads >= looks - 2)
+    #expect(registry.schedReads > 0)
+    #expect(registry.schedReads <= looks / 2, "\(registry.schedReads) schedstat reads in \(looks) looks")
   }
 }
 

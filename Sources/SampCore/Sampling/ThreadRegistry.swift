@@ -10,13 +10,21 @@ final class ThreadRegistry {
   /// Full state reads (syscall or stat file), for tests.
   private(set) var stateReads = 0
   /// Threads found blocked at the last look: the schedstat read just before
-  /// that state read, and how many looks in a row since found it unchanged.
+  /// a state read found them blocked, how many looks in a row since found it
+  /// unchanged, and how many looks to make before checking it again.
   private struct Blocked {
     var baseline: SchedStat
     var quietLooks: Int
+    var looksBeforeCheck = 0
   }
   private var blocked: [ThreadID: Blocked] = [:]
   static let quietLooksToTrust = 2
+  /// After schedstat showed that a blocked thread ran since its baseline, the
+  /// looks made with the state read alone: a thread that wakes between samples
+  /// (a GIL waiter, every 5 ms) would pay for both reads at every look.
+  static let looksWithoutCheckAfterRun = 3
+  /// schedstat files read, for tests.
+  private(set) var schedReads = 0
   private var schedReaders: [ThreadID: ThreadSchedStatReader?] = [:]
   /// Where a thread ran when its stat was last read, and where the profiler
   /// did then. Threads seldom move: stat (the one file that says) is read again
@@ -40,15 +48,27 @@ final class ThreadRegistry {
   /// and then (a GIL waiter wakes every 5 ms) keep being read in full, so a
   /// thread woken but still waiting for a CPU is counted as runnable; only a
   /// long-idle thread woken in the instant before a sample is missed by it.
+  /// Those are checked in schedstat only every few looks.
   func isRunning(_ tid: ThreadID) -> Bool {
     var before: SchedStat?
-    if var idle = blocked[tid], let reader = schedReader(tid) {
-      before = reader.read()
-      if before == idle.baseline {
-        idle.quietLooks += 1
-        blocked[tid] = idle
-        if idle.quietLooks >= Self.quietLooksToTrust { return false }
+    var idle = blocked[tid]
+    if var entry = idle, let reader = schedReader(tid) {
+      if entry.looksBeforeCheck > 0 {
+        entry.looksBeforeCheck -= 1
+      } else {
+        schedReads += 1
+        before = reader.read()
+        if before == entry.baseline {
+          entry.quietLooks += 1
+          if entry.quietLooks >= Self.quietLooksToTrust {
+            blocked[tid] = entry
+            return false
+          }
+        } else if entry.baseline != .unknown {
+          entry.looksBeforeCheck = Self.looksWithoutCheckAfterRun  // it ran since its baseline
+        }
       }
+      idle = entry
     }
     if stateReaders[tid] == nil { stateReaders[tid] = ThreadRunStateReader(pid: pid, tid: tid) }
     stateReads += 1
@@ -58,11 +78,14 @@ final class ThreadRegistry {
     }
     if running {
       blocked[tid] = nil
-    } else if before == nil || before != blocked[tid]?.baseline {
-      // A new baseline, from before the read that found it blocked (a thread
-      // found blocked without one is read in full once more, with one); an
+    } else if let before, before != idle?.baseline {
+      // A new baseline, from just before the read that found it blocked.
+      blocked[tid] = Blocked(baseline: before, quietLooks: 0, looksBeforeCheck: idle?.looksBeforeCheck ?? 0)
+    } else {
+      // Found blocked without a schedstat read: one is made at the next look
+      // (a first sight has no baseline and is read in full once more); an
       // unchanged one keeps counting quiet looks.
-      blocked[tid] = Blocked(baseline: before ?? .unknown, quietLooks: 0)
+      blocked[tid] = idle ?? Blocked(baseline: .unknown, quietLooks: 0)
     }
     return running
   }
