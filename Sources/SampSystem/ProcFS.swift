@@ -213,8 +213,16 @@ public final class ThreadSchedStatReader {
     self.file = file
   }
 
-  /// nil if the thread is gone or the line is not three numbers.
-  public func read() -> SchedStat? { file.read { SchedStat(parsing: $0) } }
+  /// nil if the thread is gone, the line is not three numbers, or it is
+  /// "0 0 0": a kernel that keeps no such accounting (older ones, unless
+  /// schedstats or delay accounting is on) shows that for every thread, and it
+  /// would never change.
+  public func read() -> SchedStat? {
+    guard let stat = file.read({ SchedStat(parsing: $0) }),
+      stat != SchedStat(runNanos: 0, waitNanos: 0, timeslices: 0)
+    else { return nil }
+    return stat
+  }
 }
 
 /// "run_ns wait_ns timeslices": time on a CPU, time runnable but waiting for

@@ -160,3 +160,79 @@ private final class NappingThread: Sendable {
     #expect(seenRunning)
   }
 }
+
+/// A child Python process whose threads all block: twelve on an event, the main
+/// thread on another, and one on a line from stdin, after which it spins.
+private final class BlockedPool {
+  let process = Process()
+  private let input = Pipe()
+  private let output = Pipe()
+
+  init() throws {
+    let script = """
+      import sys, threading
+      def spin():
+          sys.stdin.readline()
+          while True:
+              pass
+      for _ in range(12):
+          threading.Thread(target=threading.Event().wait, daemon=True).start()
+      threading.Thread(target=spin, daemon=True).start()
+      print("ready", flush=True)
+      threading.Event().wait()
+      """
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script]
+    process.standardInput = input
+    process.standardOutput = output
+    try process.run()
+    _ = output.fileHandleForReading.availableData  // "ready": every thread started
+  }
+
+  var pid: ProcessID { ProcessID(process.processIdentifier) }
+
+  func threads() throws -> [ThreadID] {
+    try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid.rawValue)/task")
+      .compactMap { Int32($0) }.sorted().map { ThreadID($0) }
+  }
+
+  func wakeSpinner() { input.fileHandleForWriting.write(Data("go\n".utf8)) }
+
+  func stop() {
+    kill(process.processIdentifier, SIGKILL)  // it inherits the test runner's blocked signals, SIGTERM among them
+    process.waitUntilExit()
+  }
+}
+
+@Suite struct ThreadRegistryPoolTests {
+  /// Once a pool of blocked threads is trusted blocked, a look settles them
+  /// all with the process's CPU clock instead of a schedstat read each; a
+  /// thread that then wakes and runs is still seen running.
+  @Test func aBlockedPoolIsSettledByTheProcessClockUntilAThreadRuns() throws {
+    let pool = try BlockedPool()
+    defer { pool.stop() }
+    let tids = try pool.threads()
+    try #require(tids.count == 14)
+    let registry = ThreadRegistry(pid: pool.pid)
+    for _ in 0..<6 {  // first sight, baseline, two quiet looks, the clock's first reading
+      _ = registry.look(at: tids)
+      usleep(5000)
+    }
+    let reads = registry.schedReads
+    let settled = registry.looksSettledByClock
+    for _ in 0..<5 {
+      #expect(registry.look(at: tids).allSatisfy { !$0 })
+      usleep(5000)
+    }
+    #expect(registry.looksSettledByClock - settled >= 4)
+    #expect(registry.schedReads - reads <= tids.count, "at most one look read them one by one")
+
+    pool.wakeSpinner()
+    var seenRunning = false
+    for _ in 0..<400 where !seenRunning {
+      usleep(5000)
+      seenRunning = registry.look(at: tids).contains(true)
+    }
+    #expect(seenRunning)
+  }
+}

@@ -22,8 +22,7 @@ public final class NativeStackSource: StackSource {
     let running = session.runningThreads
     var chosen: [ThreadID] = []
     activity.removeAll(keepingCapacity: true)
-    for tid in running {
-      let isRunning = registry.isRunning(tid)
+    for (tid, isRunning) in zip(running, registry.look(at: running)) {
       activity[tid] = ThreadActivity(running: isRunning)
       if includeIdle || isRunning { chosen.append(tid) }
     }

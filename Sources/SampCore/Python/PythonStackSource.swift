@@ -80,8 +80,7 @@ public final class PythonStackSource: StackSource {
     let traced = session.runningThreads
     var busy: [ThreadID] = []
     busy.reserveCapacity(traced.count)
-    for tid in traced {
-      let isRunning = registry.isRunning(tid)
+    for (tid, isRunning) in zip(traced, registry.look(at: traced)) {
       running[tid] = isRunning
       if isRunning { busy.append(tid) }
     }

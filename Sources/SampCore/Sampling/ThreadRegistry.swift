@@ -25,6 +25,14 @@ final class ThreadRegistry {
   static let looksWithoutCheckAfterRun = 3
   /// schedstat files read, for tests.
   private(set) var schedReads = 0
+  /// The last look's trusted-blocked threads, and the process's CPU time less
+  /// that of every other thread then (nil when not worked out).
+  private var quietBaseline: (trusted: [ThreadID], idleNanos: UInt64)?
+  /// During a look: the process's CPU clock says no trusted-blocked thread ran.
+  private var trustedStayedBlocked = false
+  private let processClock: ProcessCPUClock
+  /// Looks that settled every trusted-blocked thread with the clock, for tests.
+  private(set) var looksSettledByClock = 0
   private var schedReaders: [ThreadID: ThreadSchedStatReader?] = [:]
   /// Where a thread ran when its stat was last read, and where the profiler
   /// did then. Threads seldom move: stat (the one file that says) is read again
@@ -37,7 +45,58 @@ final class ThreadRegistry {
   private var placements: [ThreadID: Placement] = [:]
   static let placementMaxAgeNanos: UInt64 = 1_000_000_000
 
-  init(pid: ProcessID) { self.pid = pid }
+  init(pid: ProcessID) {
+    self.pid = pid
+    processClock = ProcessCPUClock(pid: pid)
+  }
+
+  /// One look (a sample's) at `tids`: for each, whether it is running or
+  /// runnable now. When most of them are trusted blocked (a pool of idle
+  /// threads), one read of the process's CPU clock stands for all their
+  /// schedstat reads: if it moved by just the other threads' run time, none of
+  /// them ran since the last look.
+  func look(at tids: [ThreadID]) -> [Bool] {
+    trustedStayedBlocked = trustedStillBlocked(tids)
+    defer { trustedStayedBlocked = false }
+    if trustedStayedBlocked { looksSettledByClock += 1 }
+    return tids.map { isRunning($0) }
+  }
+
+  private func isTrusted(_ tid: ThreadID) -> Bool {
+    guard let entry = blocked[tid] else { return false }
+    return entry.quietLooks >= Self.quietLooksToTrust
+  }
+
+  /// Whether no trusted-blocked thread has run since the last look. Each
+  /// thread's run time only grows and the clock is their sum (exited ones
+  /// included), so an unchanged sum less the others' run time (both the raw
+  /// figures schedstat shows) means none ran; a change, even one from reading
+  /// a running thread a tick apart, only sends every thread back to its own read.
+  private func trustedStillBlocked(_ tids: [ThreadID]) -> Bool {
+    var trusted: [ThreadID] = []
+    var others: [ThreadID] = []
+    for tid in tids {
+      if isTrusted(tid) { trusted.append(tid) } else { others.append(tid) }
+    }
+    // Worth it only where it saves more schedstat reads than it makes.
+    guard trusted.count > others.count + 2, let total = processClock.read() else {
+      quietBaseline = nil
+      return false
+    }
+    var othersNanos: UInt64 = 0
+    for tid in others {
+      schedReads += 1
+      guard let stat = schedReader(tid)?.read() else {
+        quietBaseline = nil
+        return false
+      }
+      othersNanos &+= stat.runNanos
+    }
+    let idleNanos = total &- othersNanos
+    defer { quietBaseline = (trusted, idleNanos) }
+    guard let last = quietBaseline else { return false }
+    return last.trusted == trusted && last.idleNanos == idleNanos
+  }
 
   /// Running or runnable now, from /proc/PID/task/TID/syscall (one pread; see
   /// `ThreadRunStateReader`). A thread that was blocked at the last look is
@@ -50,6 +109,7 @@ final class ThreadRegistry {
   /// long-idle thread woken in the instant before a sample is missed by it.
   /// Those are checked in schedstat only every few looks.
   func isRunning(_ tid: ThreadID) -> Bool {
+    if trustedStayedBlocked, isTrusted(tid) { return false }
     var before: SchedStat?
     var idle = blocked[tid]
     if var entry = idle, let reader = schedReader(tid) {
