@@ -293,4 +293,11 @@ public enum Monotonic {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
   }
+
+  /// Sleeps for `nanos` (the profiler's signals are blocked, so none cuts it short).
+  public static func sleep(_ nanos: UInt64) {
+    var left = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
+    var rest = timespec()
+    while nanosleep(&left, &rest) != 0, errno == EINTR { left = rest }
+  }
 }

@@ -44,6 +44,14 @@ public final class PythonStackSource: StackSource {
   /// moves to new pages often (a retake costs a second stop) never gets there.
   private var cleanCaptures = 0
   static let cleanCapturesToWalkAfterResume = 8
+  /// A stopped thread can be caught where its interpreter is half-way through
+  /// linking a frame (3.12 points the thread at a new C-level frame record a
+  /// few instructions before filling it in): such a sample is taken again at
+  /// once, while held, rather than counted as an error; at most once a second,
+  /// so a chain that stays unreadable costs no second stop per sample.
+  private var lastMidChangeRetake: UInt64?
+  private var retakingMidChange = false
+  static let midChangeRetakeGapNanos: UInt64 = 1_000_000_000
   /// How many captures a page stays in the prefetch after its last use.
   static let pageMemory = 16
   private var lastStopped: [ThreadID] = []
@@ -155,6 +163,9 @@ public final class PythonStackSource: StackSource {
       return .empty
     }
     pages.reset()
+    let mayRetake = !retakingMidChange && !stopped.isEmpty
+      && lastMidChangeRetake.map { Monotonic.now() &- $0 >= Self.midChangeRetakeGapNanos } ?? true
+    retakingMidChange = false
     let copied = stopped == lastStopped && pages.prefetch(prefetch)
     if copied, native == nil, !stopped.isEmpty, cleanCaptures >= Self.cleanCapturesToWalkAfterResume {
       pages.freeze()
@@ -163,14 +174,39 @@ public final class PythonStackSource: StackSource {
         let walk = walkThreads(stopped, &walkErrors)
         if pages.missedCopy {
           cleanCaptures = 0
+          retakingMidChange = true  // the retake walks while held and is final
           return nil
         }
+        if mayRetake, let walk, caughtMidChange(walk) { return askRetake() }
         errors.add(walkErrors)
         return walk.map { finish($0, stopped, copied: true, &errors) } ?? []
       }
     }
-    guard let walk = walkThreads(stopped, &errors) else { return .empty }
+    var walkErrors = SampleErrors()
+    let walk = walkThreads(stopped, &walkErrors)
+    if mayRetake, let walk, caughtMidChange(walk) { return PendingStacks { [self] _ in askRetake() } }
+    errors.add(walkErrors)
+    guard let walk else { return .empty }
     return PendingStacks { [self] errors in finish(walk, stopped, copied: copied, &errors) }
+  }
+
+  /// Whether a thread's frame chain made no sense in a copy taken while it was
+  /// stopped: the interpreter was caught mid-change (see `lastMidChangeRetake`).
+  private func caughtMidChange(_ walk: Walk) -> Bool {
+    walk.kept.contains { pending in
+      switch pending.error {
+      case .corruptData, .badSize, .unreadableMemory: return true
+      default: return false
+      }
+    }
+  }
+
+  /// Asks the sampler to take this sample again at once; the retake walks while held.
+  private func askRetake() -> [ThreadStack]? {
+    lastMidChangeRetake = Monotonic.now()
+    retakingMidChange = true
+    cleanCaptures = 0
+    return nil
   }
 
   /// The states and frame chains of one capture, and the full walk if one was made.

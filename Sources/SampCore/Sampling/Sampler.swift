@@ -18,6 +18,8 @@ public final class Sampler {
     case outputClosed
   }
 
+  /// How long a retaken sample waits for the target to move on.
+  static let retakeDelayNanos: UInt64 = 1_000_000
   /// Seeded once: the system generator costs a getrandom syscall a sample.
   private var random = SplitMix64(seed: UInt64.random(in: .min ... .max))
   /// The session's exec count when the source last rescanned the target.
@@ -135,9 +137,12 @@ public final class Sampler {
     var held: UInt64 = 0
     var stacks = hold(plan, &errors, &held).resolve(&errors)
     if stacks == nil {
-      // The copy fell short of what the source read after resume: take the
-      // sample again at once (the source reads while held this time).
+      // The copy fell short of what the source read after resume, or a
+      // stopped thread was caught mid-change: take the sample again (the
+      // source reads while held this time, and keeps what it finds). Not at
+      // once: a thread just continued may not have run an instruction yet.
       stats.retakes += 1
+      Monotonic.sleep(min(Self.retakeDelayNanos, UInt64(1e9 / config.rate) / 4))
       stacks = hold(plan, &errors, &held).resolve(&errors)
     }
     if !plan.threads.isEmpty {

@@ -28,8 +28,10 @@ public struct StopPlan {
 }
 
 /// The second half of a sample, run after the threads are resumed. nil asks
-/// for the sample to be taken again at once: what was copied while held fell
-/// short of what resolve needed (the source then reads while held).
+/// for the sample to be taken again, a moment later: what was copied while
+/// held fell short of what resolve needed, or a thread was caught where its
+/// frames are half-changed (the source then reads while held, and keeps what
+/// it finds).
 public struct PendingStacks {
   public var resolve: (inout SampleErrors) -> [ThreadStack]?
   public init(_ resolve: @escaping (inout SampleErrors) -> [ThreadStack]?) { self.resolve = resolve }
