@@ -46,9 +46,10 @@ public final class PythonStackSource: StackSource {
   static let cleanCapturesToWalkAfterResume = 8
   /// A stopped thread can be caught where its interpreter is half-way through
   /// linking a frame (3.12 points the thread at a new C-level frame record a
-  /// few instructions before filling it in): such a sample is taken again at
-  /// once, while held, rather than counted as an error; at most once a second,
-  /// so a chain that stays unreadable costs no second stop per sample.
+  /// few instructions before filling it in): such a sample is taken again a
+  /// moment later, read while held, rather than counted as an error; at most
+  /// once a second, so a chain that stays unreadable costs no second stop per
+  /// sample.
   private var lastMidChangeRetake: UInt64?
   private var retakingMidChange = false
   static let midChangeRetakeGapNanos: UInt64 = 1_000_000_000
@@ -190,8 +191,8 @@ public final class PythonStackSource: StackSource {
     return PendingStacks { [self] errors in finish(walk, stopped, copied: copied, &errors) }
   }
 
-  /// Whether a thread's frame chain made no sense in a copy taken while it was
-  /// stopped: the interpreter was caught mid-change (see `lastMidChangeRetake`).
+  /// Whether a thread's frame chain made no sense: the interpreter was caught
+  /// mid-change (see `lastMidChangeRetake`).
   private func caughtMidChange(_ walk: Walk) -> Bool {
     walk.kept.contains { pending in
       switch pending.error {
@@ -201,7 +202,7 @@ public final class PythonStackSource: StackSource {
     }
   }
 
-  /// Asks the sampler to take this sample again at once; the retake walks while held.
+  /// Asks the sampler to take this sample again; the retake walks while held.
   private func askRetake() -> [ThreadStack]? {
     lastMidChangeRetake = Monotonic.now()
     retakingMidChange = true
