@@ -66,6 +66,13 @@ public enum ProcFS {
     return bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
   }
 
+  /// The thread's /proc stat line, read once (where it runs; the per-sample
+  /// state check keeps its file open, see `ThreadRunStateReader`).
+  public static func threadStat(_ pid: ProcessID, _ tid: ThreadID) -> ThreadStat? {
+    guard let bytes = try? readFile("/proc/\(pid.rawValue)/task/\(tid.rawValue)/stat", limit: 4096) else { return nil }
+    return bytes.withUnsafeBufferPointer { ThreadStat(parsing: $0) }
+  }
+
   /// The thread's name (comm), as set by pthread_setname_np / prctl.
   public static func threadName(_ pid: ProcessID, _ tid: ThreadID) -> String? {
     guard let text = try? readText("/proc/\(pid.rawValue)/task/\(tid.rawValue)/comm") else { return nil }
@@ -140,23 +147,6 @@ final class ProcFileReader {
     guard n > 0 else { return nil }
     return buffer.withUnsafeBufferPointer { parse(UnsafeBufferPointer(rebasing: $0[0..<n])) }
   }
-}
-
-/// /proc/PID/task/TID/stat, for the scheduler state before each sample.
-public final class ThreadStatReader {
-  public let tid: ThreadID
-  private let file: ProcFileReader
-
-  public init?(pid: ProcessID, tid: ThreadID) {
-    self.tid = tid
-    guard let file = ProcFileReader("/proc/\(pid.rawValue)/task/\(tid.rawValue)/stat", capacity: 1024) else {
-      return nil
-    }
-    self.file = file
-  }
-
-  /// The state letter, or nil if the thread is gone.
-  public func state() -> ThreadStat? { file.read { ThreadStat(parsing: $0) } }
 }
 
 /// Whether a thread is on a CPU or waiting for one, before each sample. From

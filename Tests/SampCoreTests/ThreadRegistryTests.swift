@@ -5,11 +5,26 @@ import Testing
 import SampSystem
 @testable import SampCore
 
+/// The TID of a test thread, published by the thread itself once it runs.
+private final class PublishedTID: Sendable {
+  private let value = Atomic<Int32>(0)
+
+  /// Called on the thread: "/proc/thread-self" links to "PID/task/TID".
+  func publish() {
+    let link = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) ?? ""
+    value.store(link.split(separator: "/").last.flatMap { Int32($0) } ?? -1, ordering: .releasing)
+  }
+
+  func wait() -> ThreadID {
+    while value.load(ordering: .acquiring) == 0 { usleep(1000) }
+    return ThreadID(value.load(ordering: .acquiring))
+  }
+}
+
 /// One of this process's threads, blocked in read(2) on a pipe until told to
 /// spin, so its scheduler state is known.
 private final class ParkedThread: Sendable {
-  let tid = Atomic<Int32>(0)
-  let spin = Atomic<Bool>(false)
+  let tid = PublishedTID()
   let done = Atomic<Bool>(false)
   let pipe: (read: Int32, write: Int32)
 
@@ -18,9 +33,7 @@ private final class ParkedThread: Sendable {
     precondition(Glibc.pipe(&fds) == 0)
     pipe = (fds[0], fds[1])
     Thread { [self] in
-      // "/proc/thread-self" links to "PID/task/TID" for the calling thread.
-      let link = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) ?? ""
-      tid.store(link.split(separator: "/").last.flatMap { Int32($0) } ?? -1, ordering: .releasing)
+      tid.publish()
       var byte: UInt8 = 0
       _ = read(pipe.read, &byte, 1)  // blocked here until woken
       while !done.load(ordering: .relaxed) {}
@@ -28,10 +41,7 @@ private final class ParkedThread: Sendable {
     }.start()
   }
 
-  func waitForTID() -> ThreadID {
-    while tid.load(ordering: .acquiring) == 0 { usleep(1000) }
-    return ThreadID(tid.load(ordering: .acquiring))
-  }
+  func waitForTID() -> ThreadID { tid.wait() }
 
   func wake() {
     var byte: UInt8 = 1
@@ -47,30 +57,26 @@ private final class ParkedThread: Sendable {
 /// One of this process's threads that sleeps a millisecond at a time: blocked
 /// at almost any instant, yet on a CPU between any two looks 5 ms apart.
 private final class NappingThread: Sendable {
-  let tid = Atomic<Int32>(0)
+  let tid = PublishedTID()
   let done = Atomic<Bool>(false)
 
   init() {
     Thread { [self] in
-      let link = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) ?? ""
-      tid.store(link.split(separator: "/").last.flatMap { Int32($0) } ?? -1, ordering: .releasing)
+      tid.publish()
       while !done.load(ordering: .relaxed) { usleep(1000) }
     }.start()
   }
 
-  func waitForTID() -> ThreadID {
-    while tid.load(ordering: .acquiring) == 0 { usleep(1000) }
-    return ThreadID(tid.load(ordering: .acquiring))
-  }
+  func waitForTID() -> ThreadID { tid.wait() }
 
   func finish() { done.store(true, ordering: .relaxed) }
 }
 
 @Suite struct ThreadRegistryTests {
   /// A blocked thread is confirmed blocked by schedstat alone once schedstat
-  /// has stayed unchanged for a few looks since a stat found it blocked (with a
-  /// schedstat baseline taken before that stat); once it runs, schedstat moves
-  /// and stat says so.
+  /// has stayed unchanged for a few looks since a state read found it blocked
+  /// (with a schedstat baseline taken before that read); once it runs,
+  /// schedstat moves and the state read says so.
   @Test func blockedThreadIsRecheckedBySchedstatAndSeenOnceItRuns() throws {
     let parked = ParkedThread()
     defer { parked.finish() }

@@ -164,8 +164,7 @@ public final class PythonStackSource: StackSource {
       return .empty
     }
     pages.reset()
-    let mayRetake = !retakingMidChange && !stopped.isEmpty
-      && lastMidChangeRetake.map { Monotonic.now() &- $0 >= Self.midChangeRetakeGapNanos } ?? true
+    let isRetake = retakingMidChange  // keeps what it finds
     retakingMidChange = false
     let copied = stopped == lastStopped && pages.prefetch(prefetch)
     if copied, native == nil, !stopped.isEmpty, cleanCaptures >= Self.cleanCapturesToWalkAfterResume {
@@ -178,28 +177,32 @@ public final class PythonStackSource: StackSource {
           retakingMidChange = true  // the retake walks while held and is final
           return nil
         }
-        if mayRetake, let walk, caughtMidChange(walk) { return askRetake() }
+        if !isRetake, let walk, caughtMidChange(walk, stopped) { return askRetake() }
         errors.add(walkErrors)
         return walk.map { finish($0, stopped, copied: true, &errors) } ?? []
       }
     }
     var walkErrors = SampleErrors()
     let walk = walkThreads(stopped, &walkErrors)
-    if mayRetake, let walk, caughtMidChange(walk) { return PendingStacks { [self] _ in askRetake() } }
+    if !isRetake, let walk, caughtMidChange(walk, stopped) { return PendingStacks { [self] _ in askRetake() } }
     errors.add(walkErrors)
     guard let walk else { return .empty }
     return PendingStacks { [self] errors in finish(walk, stopped, copied: copied, &errors) }
   }
 
-  /// Whether a thread's frame chain made no sense: the interpreter was caught
-  /// mid-change (see `lastMidChangeRetake`).
-  private func caughtMidChange(_ walk: Walk) -> Bool {
-    walk.kept.contains { pending in
+  /// Whether a thread's frame chain made no sense (the interpreter was caught
+  /// mid-change, see `lastMidChangeRetake`) and a retake is due. The clock is
+  /// read only then: this runs while the threads are held.
+  private func caughtMidChange(_ walk: Walk, _ stopped: [ThreadID]) -> Bool {
+    guard !stopped.isEmpty else { return false }
+    let garbled = walk.kept.contains { pending in
       switch pending.error {
       case .corruptData, .badSize, .unreadableMemory: return true
       default: return false
       }
     }
+    guard garbled else { return false }
+    return lastMidChangeRetake.map { Monotonic.now() &- $0 >= Self.midChangeRetakeGapNanos } ?? true
   }
 
   /// Asks the sampler to take this sample again; the retake walks while held.

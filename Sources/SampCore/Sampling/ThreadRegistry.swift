@@ -176,7 +176,7 @@ final class ThreadRegistry {
     if let known = placements[tid], known.profilerCPU == profilerCPU, now &- known.readAt < Self.placementMaxAgeNanos {
       return known.cpu
     }
-    guard let cpu = ThreadStatReader(pid: pid, tid: tid)?.state()?.processor else {
+    guard let cpu = ProcFS.threadStat(pid, tid)?.processor else {
       placements[tid] = nil
       return nil
     }
