@@ -78,6 +78,7 @@ struct Record: ParsableCommand {
     config.onlyGIL = gil
     config.threadRoots = threads
     config.nonblocking = nonblocking
+    config.namingBatch = SamplerConfig.namingBatch(forRate: rate)
     config.labels = FrameLabeler(
       lineMode: nolineno ? .none : (function ? .functionStart : .current),
       fullFilenames: fullFilenames)

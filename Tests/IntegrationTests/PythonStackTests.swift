@@ -117,6 +117,44 @@ import Testing
     }
   }
 
+  /// Stacks are named in batches a few samples after they are taken
+  /// (SamplerConfig.namingBatch), yet every sample of a lone spinning thread
+  /// reaches the profile, the last batch's too, whether the run ends by its
+  /// duration, by Ctrl-C, or by the target's exit (whose last sample may find
+  /// the thread gone).
+  @Test(arguments: PythonInterpreter.all.filter { ["2.7", "3.12"].contains($0.name) })
+  func everySampleIsNamedWhateverEndsTheRun(_ python: PythonInterpreter) throws {
+    let spin = "import sys, time\nprint('ready'); sys.stdout.flush()\nend = time.time() + float(sys.argv[1])\nwhile time.time() < end: pass\n"
+    func check(_ stdout: String, _ stderr: String, lost: Int = 0) {
+      guard let summary = Summary(stderr) else {
+        Issue.record("no summary: \(stderr)")
+        return
+      }
+      #expect(summary.samples >= 50, "\(stderr)")
+      #expect(summary.samples - summary.stacks <= lost && summary.stacks == Folded(stdout).total, "\(stderr)")
+    }
+
+    let long = try TargetProcess(python.path, ["-c", spin, "600"])
+    defer { long.stop() }
+    let (_, timed) = try Sampswift.record(pid: long.pid, ["--duration", "1.57", "--rate", "100"])
+    check(timed.stdout, timed.stderr)
+
+    let profiler = try Background(Sampswift.executable, ["record", "--pid", String(long.pid), "--rate", "100"])
+    defer { profiler.signal(SIGKILL) }
+    #expect(profiler.waitForStderr("attached to PID"))
+    usleep(1_330_000)
+    profiler.signal(SIGINT)
+    let end = try profiler.wait(timeout: 20)
+    #expect(end.status == 0 && profiler.stderr.contains("stopped by SIGINT"), "\(profiler.stderr)")
+    check(profiler.stdout, profiler.stderr)
+
+    let short = try TargetProcess(python.path, ["-c", spin, "1.45"])
+    defer { short.stop() }
+    let (_, exited) = try Sampswift.record(pid: short.pid, ["--rate", "100"])
+    #expect(exited.stderr.contains("exited"), "\(exited.stderr)")
+    check(exited.stdout, exited.stderr, lost: 1)
+  }
+
   @Test(arguments: PythonInterpreter.all.filter { $0.version.major >= 3 })
   func nonASCIINamesAndFileName(_ python: PythonInterpreter) throws {
     let file = "ünïcode_😀.py"

@@ -97,6 +97,9 @@ final class CodeObjectCache: FrameCatalog {
 
   var count: Int { entries.count }
 
+  /// Whether an address has an entry (trusted or due for a check).
+  func knows(_ code: RemoteAddress) -> Bool { entries[code] != nil }
+
   private func field(_ field: (offset: Int, wide: Bool), _ header: ByteView) -> UInt64 {
     field.wide ? header.u64(at: field.offset) : UInt64(header.u32(at: field.offset))
   }

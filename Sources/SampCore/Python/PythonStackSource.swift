@@ -59,6 +59,13 @@ public final class PythonStackSource: StackSource {
   /// The pages one capture copies, served to its resolve; one object reset per
   /// capture (a capture is always resolved before the next begins).
   private let pages: PageCache
+  /// Threads of recent samples waiting to be named together (at most
+  /// `config.namingBatch` samples; Python-only): naming is cold code after
+  /// every sleep, and a batch runs it cold once. Only a sample whose code
+  /// objects are all in the cache waits; a new one is read at once, while its
+  /// thread surely still holds it.
+  private var unnamed: [Pending] = []
+  private var unnamedSamples = 0
 
   public init(pid: ProcessID, interpreter: PythonInterpreterInfo, memory: RemoteMemory, config: SamplerConfig) {
     self.pid = pid
@@ -281,7 +288,25 @@ public final class PythonStackSource: StackSource {
       nonPython = Set(running.keys).subtracting(walked.compactMap { $0.nativeTID.map { ThreadID($0) } })
     }
     cleanCaptures = copied && pages.pagesReadOnDemand == 0 ? min(cleanCaptures + 1, 1 << 20) : 0
-    return resolve(walk.kept, &errors)
+    prefetch = PrefetchPlan(rememberFramePages(pages.usedPages))
+    unnamed += walk.kept
+    unnamedSamples += 1
+    // --native stacks are named from registers copied for this capture only.
+    if native == nil, unnamedSamples < config.namingBatch, walk.kept.allSatisfy({ $0.frames.allSatisfy { codes.knows($0.code) } }) {
+      return []
+    }
+    return drain(&errors)
+  }
+
+  public func drain(_ errors: inout SampleErrors) -> [ThreadStack] {
+    guard !unnamed.isEmpty else {
+      unnamedSamples = 0
+      return []
+    }
+    let stacks = resolve(unnamed, &errors)
+    unnamed.removeAll(keepingCapacity: true)
+    unnamedSamples = 0
+    return stacks
   }
 
   /// One thread between capture and resolve.
@@ -298,10 +323,9 @@ public final class PythonStackSource: StackSource {
     var nativeSlot: Int?
   }
 
-  /// After resume: code objects looked up in one batch, frames named by
-  /// identity, the next capture's prefetch worked out.
+  /// After resume, for one sample's threads or a batch's: code objects looked
+  /// up in one go, frames named by identity.
   private func resolve(_ threads: [Pending], _ errors: inout SampleErrors) -> [ThreadStack] {
-    prefetch = PrefetchPlan(rememberFramePages(pages.usedPages))
     var allCodes: [RemoteAddress] = []
     allCodes.reserveCapacity(threads.reduce(0) { $0 + $1.frames.count })
     for thread in threads { for frame in thread.frames { allCodes.append(frame.code) } }
@@ -376,6 +400,8 @@ public final class PythonStackSource: StackSource {
 
   /// After exec the interpreter may be another one, or gone.
   public func targetChanged(_ session: TraceSession) {
+    unnamed.removeAll()  // drained by the sampler first; never named with the new program's caches
+    unnamedSamples = 0
     registry.removeAll()
     nonPython.removeAll()
     knownStates.removeAll()

@@ -106,7 +106,7 @@ public final class Sampler {
         ending = .targetEnded(how)
       } else if session.execCount != execsSeen {
         execsSeen = session.execCount
-        source.targetChanged(session)
+        rescan(writer)
       }
     }
     stats.endNanos = Monotonic.now()
@@ -130,7 +130,7 @@ public final class Sampler {
     let execs = session.execCount
     if execs != execsSeen {
       execsSeen = execs
-      source.targetChanged(session)
+      rescan(writer)
     }
     let plan = source.threadsToStop(session)
     var errors = SampleErrors()
@@ -152,12 +152,17 @@ public final class Sampler {
     }
     session.pollEvents()
     if session.execCount != execs {
-      stacks = []
+      stacks = []  // and any earlier ones named with it: an exec mid-sample is rare
       errors.count("exec during sample")
     }
     stats.samples += 1
+    record(stacks ?? [], errors, writer)
+  }
+
+  /// Adds named stacks to the profile (one sample's, or a drained batch's).
+  private func record(_ stacks: [ThreadStack], _ errors: SampleErrors, _ writer: ProfileWriter) {
     for (kind, n) in errors.counts { stats.errors.count(kind, n) }
-    for stack in stacks ?? [] {
+    for stack in stacks {
       let ids = labelIDs(stack, writer.labels)
       if config.threadRoots {
         let root = writer.labels.id(FrameLabeler.sanitize("thread \(stack.name ?? "?") (\(stack.tid))"))
@@ -167,6 +172,20 @@ public final class Sampler {
       }
       stats.stacks += 1
     }
+  }
+
+  /// Records the stacks the source put off naming.
+  private func drain(_ writer: ProfileWriter) {
+    var errors = SampleErrors()
+    let stacks = source.drain(&errors)
+    record(stacks, errors, writer)
+  }
+
+  /// After an exec: the stacks of the old program are named with its caches
+  /// before the source rescans.
+  private func rescan(_ writer: ProfileWriter) {
+    drain(writer)
+    source.targetChanged(session)
   }
 
   /// Stops the planned threads (if any) while the source copies what it needs;
@@ -220,6 +239,7 @@ public final class Sampler {
   }
 
   private func flush(_ writer: ProfileWriter) -> Bool {
+    drain(writer)
     do {
       try writer.flush()
       return true

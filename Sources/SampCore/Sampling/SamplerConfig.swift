@@ -18,8 +18,19 @@ public struct SamplerConfig: Sendable {
   /// Randomize the interval between samples (uniform in 0.5 to 1.5 of the mean),
   /// so sampling does not alias with periodic work in the target.
   public var jitter = true
+  /// How many samples' stacks the source may name together (1: each at once).
+  /// Naming runs cold after every sleep (each distinct line of code a cache
+  /// miss); a batch pays that once. Only a sampler, which drains the source,
+  /// may set more: see `namingBatch(forRate:)`.
+  public var namingBatch = 1
 
   public init() {}
+
+  /// The batch for a recording: at most 100 ms of samples, at most 16, so that
+  /// a code object is read while the thread that ran it surely still holds it.
+  public static func namingBatch(forRate rate: Double) -> Int {
+    max(1, min(16, Int(rate / 10)))
+  }
 
   public static let maximumRate: Double = 100_000
   /// Below this (one sample per 1000 s) the interval in nanoseconds would not fit.

@@ -14,7 +14,17 @@ public protocol StackSource: AnyObject {
   /// finish after they are resumed. Per-thread failures are counted in `errors`.
   func capture(_ session: TraceSession, stopped: [ThreadID], errors: inout SampleErrors) -> PendingStacks
   /// The target exec'd or its mappings changed in a way that needs a rescan.
+  /// The sampler drains the source first.
   func targetChanged(_ session: TraceSession)
+  /// The stacks of earlier samples whose naming was put off
+  /// (`SamplerConfig.namingBatch`), named now: the sampler calls this before
+  /// every flush, at the end, and before `targetChanged`.
+  func drain(_ errors: inout SampleErrors) -> [ThreadStack]
+}
+
+extension StackSource {
+  /// Sources that name every sample at once have nothing to drain.
+  public func drain(_ errors: inout SampleErrors) -> [ThreadStack] { [] }
 }
 
 /// What to hold for one sample.
