@@ -8,7 +8,10 @@ Protocol (so the profiler is attached before the clock starts):
 The work runs at a chosen stack depth, in one thread or split across several
 busy threads, optionally beside idle pool threads. With --seconds it works for
 that long instead of a fixed number of units (for tests that need a steady
-target rather than a fixed amount of work). Runs on Python 3.6+ (no newer syntax).
+target rather than a fixed amount of work). With --progress it works until
+killed and prints "progress <CLOCK_MONOTONIC s> <units done>" every 50 ms, for
+a benchmark that attaches and detaches while it runs. Runs on Python 3.6+ (no
+newer syntax).
 """
 
 import argparse
@@ -26,7 +29,11 @@ def unit():
     return total
 
 
-def work_loop(units, deadline):
+# Units done by each busy thread (its own slot: no lost updates), for --progress.
+DONE = [0]
+
+
+def work_loop(units, deadline, slot):
     if deadline is None:
         for _ in range(units):
             unit()
@@ -34,13 +41,20 @@ def work_loop(units, deadline):
         while time.perf_counter() < deadline:
             for _ in range(20):
                 unit()
+            DONE[slot] += 20
 
 
-def dive(depth, units, deadline):
+def dive(depth, units, deadline, slot=0):
     # Recursion to put the work `depth` Python frames deep.
     if depth > 0:
-        return dive(depth - 1, units, deadline)
-    return work_loop(units, deadline)
+        return dive(depth - 1, units, deadline, slot)
+    return work_loop(units, deadline, slot)
+
+
+def report_progress():
+    while True:
+        time.sleep(0.05)
+        print("progress %.6f %d" % (time.monotonic(), sum(DONE)), flush=True)
 
 
 def varied(max_depth, deadline):
@@ -85,7 +99,10 @@ def main():
     parser.add_argument("--idle", type=int, default=0, help="idle pool threads beside them")
     parser.add_argument("--depth", type=int, default=10, help="Python frames above the work")
     parser.add_argument("--vary", action="store_true", help="many distinct stacks (with --seconds)")
+    parser.add_argument("--progress", action="store_true", help="work until killed, reporting units done")
     args = parser.parse_args()
+    if args.progress:
+        args.seconds = 1e9
     sys.setrecursionlimit(max(1000, args.depth * 3 + 100))
 
     stop_idle = threading.Event()
@@ -100,11 +117,13 @@ def main():
         release = threading.Event()
         share = args.units // args.busy
 
-        def worker():
-            release.wait()
-            dive(args.depth, share, deadline)
+        DONE[:] = [0] * args.busy
 
-        workers = [threading.Thread(target=worker) for _ in range(args.busy)]
+        def worker(slot):
+            release.wait()
+            dive(args.depth, share, deadline, slot)
+
+        workers = [threading.Thread(target=worker, args=(i,)) for i in range(args.busy)]
         for t in workers:
             t.start()
 
@@ -113,6 +132,8 @@ def main():
     sched_start = schedstat()
     start = time.perf_counter()
     deadline = start + args.seconds if args.seconds is not None else None
+    if args.progress:
+        threading.Thread(target=report_progress, daemon=True).start()
     if args.vary:
         varied(args.depth, deadline if deadline is not None else start + 10)
     elif args.busy <= 1:
