@@ -1010,17 +1010,20 @@ def verdicts(results):
         row = find(slow, **keys)
         return row.get("noise_pct") if row else None
 
+    def spread_name(**keys):
+        return "s.e." if find(paired, **keys) else "noise"
+
     def held(**keys):
         # sampswift's own stop time over the work time: no noise, counts no CPU contention.
         row = find(paired, **keys) or find(slow, **keys)
         return ", held %.1f%%" % row["held_pct"] if row and row.get("held_pct") is not None else ""
 
-    def bar(text, value, limit, unit="%", extra="", spread=None, digits=1):
+    def bar(text, value, limit, unit="%", extra="", spread=None, digits=1, spread_name="noise"):
         if value is None:
             out.append((text, "n/a", "not measured"))
             return
         shown = ("%.*f" % (digits, value)) + unit + (
-            " (%s ±%.*f%%%s)" % ("s.e." if paired else "noise", digits, spread, extra) if spread is not None else extra)
+            " (%s ±%.*f%%%s)" % (spread_name, digits, spread, extra) if spread is not None else extra)
         if value <= limit:
             verdict = "meets"
         elif spread is not None and value - spread <= limit:
@@ -1033,10 +1036,11 @@ def verdicts(results):
     k = {"python": main, "target": "1 thread"} if main else {"target": "1 thread"}
     case = dict(profiler="sampswift", mode="python", **k)
     bar("100 Hz Python-only slowdown ≤ 1%", sd(rate=100, **case), 1, spread=spread(rate=100, **case),
-        extra=held(rate=100, **case))
+        extra=held(rate=100, **case), spread_name=spread_name(rate=100, **case))
     ss1k = sd(profiler="sampswift", rate=1000, mode="python", **k)
     ps1k = sd(profiler="py-spy", rate=1000, mode="python", **k)
-    bar("1000 Hz stopping slowdown ≤ 6%", ss1k, 6, spread=spread(rate=1000, **case), extra=held(rate=1000, **case))
+    bar("1000 Hz stopping slowdown ≤ 6%", ss1k, 6, spread=spread(rate=1000, **case), extra=held(rate=1000, **case),
+        spread_name=spread_name(rate=1000, **case))
     if ss1k is not None and ps1k:
         share = ss1k / ps1k if ps1k > 0 else None
         out.append(("1000 Hz stopping ≤ 1/5 of py-spy's", "%.1f%% vs py-spy %.1f%%" % (ss1k, ps1k),
@@ -1051,11 +1055,12 @@ def verdicts(results):
         out.append(("1000 Hz --nonblocking ≤ austin's", "%s%% (austin not installed; py-spy --nonblocking %s%%)"
                     % (fmt(nb), fmt(pynb)), "no austin"))
     nb10k = dict(profiler="sampswift", rate=10000, mode="nonblocking", **k)
-    bar("10 kHz --nonblocking slowdown ≤ 5%", sd(**nb10k), 5, spread=spread(**nb10k))
+    bar("10 kHz --nonblocking slowdown ≤ 5%", sd(**nb10k), 5, spread=spread(**nb10k), spread_name=spread_name(**nb10k))
     native = dict(profiler="sampswift", rate=100, mode="native", **k)
-    bar("100 Hz --native slowdown ≤ 3%", sd(**native), 3, spread=spread(**native))
+    bar("100 Hz --native slowdown ≤ 3%", sd(**native), 3, spread=spread(**native), spread_name=spread_name(**native))
     pool = dict(profiler="sampswift", rate=100, mode="python", target="1 busy + 99 idle", python=main)
-    bar("1 busy + 99 idle at 100 Hz ≤ 2%", sd(**pool), 2, spread=spread(**pool), extra=held(**pool))
+    bar("1 busy + 99 idle at 100 Hz ≤ 2%", sd(**pool), 2, spread=spread(**pool), extra=held(**pool),
+        spread_name=spread_name(**pool))
     busy100 = dict(profiler="sampswift", rate=100, mode="python", target="100 busy", python=main)
     row = find(slow, **busy100)
     pair_row = find(paired, **busy100)
@@ -1067,7 +1072,7 @@ def verdicts(results):
             ok = None
         out.append(("100 busy threads at 100 Hz: never behind, ≤ 10%",
                     "%s%% (%s ±%s%%), %s" % (
-                        fmt(value), "s.e." if pair_row else "noise", fmt(noise),
+                        fmt(value), spread_name(**busy100), fmt(noise),
                         "never behind" if behind == 0 else "fell behind %d times in a run or window" % behind),
                     "meets" if ok else ("within noise of the bar" if ok is None else "MISSES")))
     hold = find(results.get("hold"), profiler="sampswift", depth=50, threads=1, idle=False)
