@@ -279,7 +279,7 @@ public final class PythonStackSource: StackSource {
   }
 
   /// After resume: the bookkeeping a capture leaves (nothing the hold does not
-  /// need happens inside it), then the names.
+  /// need happens inside it), then the names, now or with a later batch's.
   private func finish(_ walk: Walk, _ stopped: [ThreadID], copied: Bool, _ errors: inout SampleErrors) -> [ThreadStack] {
     pages.dropCopies()
     lastStopped = stopped

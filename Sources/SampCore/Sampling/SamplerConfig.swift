@@ -26,8 +26,8 @@ public struct SamplerConfig: Sendable {
 
   public init() {}
 
-  /// The batch for a recording: at most 100 ms of samples, at most 16, so that
-  /// a code object is read while the thread that ran it surely still holds it.
+  /// The batch for a recording: at most 100 ms of samples (as long as the code
+  /// cache trusts an entry without a look at its header), at most 16.
   public static func namingBatch(forRate rate: Double) -> Int {
     max(1, min(16, Int(rate / 10)))
   }
