@@ -119,9 +119,10 @@ import Testing
 
   /// Stacks are named in batches a few samples after they are taken
   /// (SamplerConfig.namingBatch), yet every sample of a lone spinning thread
-  /// reaches the profile, the last batch's too, whether the run ends by its
-  /// duration, by Ctrl-C, or by the target's exit (whose last sample may find
-  /// the thread gone).
+  /// reaches the profile or is counted as an error, the last batch's too,
+  /// whether the run ends by its duration, by Ctrl-C, or by the target's exit
+  /// (whose last sample may find the thread gone, and the ones before it the
+  /// interpreter being torn down: counted errors).
   @Test(arguments: PythonInterpreter.all.filter { ["2.7", "3.12"].contains($0.name) })
   func everySampleIsNamedWhateverEndsTheRun(_ python: PythonInterpreter) throws {
     let spin = "import sys, time\nprint('ready'); sys.stdout.flush()\nend = time.time() + float(sys.argv[1])\nwhile time.time() < end: pass\n"
@@ -131,7 +132,8 @@ import Testing
         return
       }
       #expect(summary.samples >= 50, "\(stderr)")
-      #expect(summary.samples - summary.stacks <= lost && summary.stacks == Folded(stdout).total, "\(stderr)")
+      #expect(summary.samples - summary.stacks - summary.errors <= lost, "\(stderr)")
+      #expect(summary.stacks == Folded(stdout).total, "\(stderr)")
     }
 
     let long = try TargetProcess(python.path, ["-c", spin, "600"])

@@ -238,10 +238,11 @@ enum Proc {
   }
 }
 
-/// The numbers of the end summary on stderr: "N samples (M stacks) in ...".
+/// The numbers of the end summary on stderr: "N samples (M stacks) in ...; E errors".
 struct Summary {
   var samples: Int
   var stacks: Int
+  var errors = 0
 
   init?(_ stderr: String) {
     guard let line = stderr.split(separator: "\n").last(where: { $0.contains(" samples (") && $0.contains(" stacks)") })
@@ -252,6 +253,7 @@ struct Summary {
     else { return nil }
     self.samples = samples
     self.stacks = stacks
+    if let e = words.firstIndex(where: { $0.hasPrefix("error") }), e > 0 { errors = Int(words[e - 1]) ?? 0 }
   }
 }
 

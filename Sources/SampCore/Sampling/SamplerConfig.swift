@@ -29,7 +29,8 @@ public struct SamplerConfig: Sendable {
   /// The batch for a recording: at most 100 ms of samples (as long as the code
   /// cache trusts an entry without a look at its header), at most 16.
   public static func namingBatch(forRate rate: Double) -> Int {
-    max(1, min(16, Int(rate / 10)))
+    guard rate.isFinite, rate >= 20 else { return 1 }  // also before validation: nan, inf
+    return min(16, Int(min(rate, 160) / 10))
   }
 
   public static let maximumRate: Double = 100_000
