@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""sampswift benchmark suite: `make bench` (full, ~10 min) or `make bench-quick`.
+"""sampswift benchmark suite: `make bench` (full, ~16 min) or `make bench-quick`.
 
-Measures sampswift beside py-spy (installed from PyPI into .venv-bench/, for
-comparison only) and austin (only when a working `austin` is on PATH), on the
+Measures sampswift beside py-spy and austin (installed from PyPI into
+.venv-bench/, for comparison only; austin from PATH when it works there), on the
 same targets in one run. The machine is small and shared, so runs of the
 different profilers are interleaved round by round, every figure is a median
 of several runs, and slowdowns are ratios against unprofiled runs of the same
@@ -80,11 +80,19 @@ def install_pyspy(venv):
     return exe
 
 
-def find_austin():
+def find_austin(venv):
+    """A working austin: on PATH, else austin-dist 3.7.0 from PyPI in our venv (4.x
+    needs glibc 2.38, newer than Debian 12's). For comparison only, like py-spy."""
+    def works(exe):
+        return exe and subprocess.run([exe, "--version"], capture_output=True).returncode == 0
     exe = shutil.which("austin")
-    if exe and subprocess.run([exe, "--version"], capture_output=True).returncode == 0:
+    if works(exe):
         return exe
-    return None
+    exe = os.path.join(venv, "bin", "austin")
+    if not os.access(exe, os.X_OK):
+        log("installing austin into %s" % venv)
+        subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", "austin-dist==3.7.0"])
+    return exe if works(exe) else None
 
 
 def build_floor(out_dir):
@@ -1124,7 +1132,7 @@ def write_report(results, path):
              "do not edit by hand: notes that survive a rerun live in `Tests/Benchmarks/notes.md`.", "",
              "Run: %s mode, %s, sampswift at `%s`; py-spy %s; austin %s." % (
                  "quick" if results["quick"] else "full", results["date"], results["commit"],
-                 results.get("pyspy_version") or "not installed", results.get("austin") or "not on PATH"),
+                 results.get("pyspy_version") or "not installed", results.get("austin") or "not installed"),
              "", "Machine: %d cores, %s, kernel %s, load average %.2f at the start; shared with other work, "
              "so figures are medians of interleaved runs and slowdowns are ratios; the benchmark ran at nice %d "
              "(its session's autogroup too) to stand ahead of that work." % (
@@ -1337,7 +1345,7 @@ def run(args, priority):
     os.makedirs(args.out, exist_ok=True)
     began = time.time()
     pyspy = None if args.no_pyspy else install_pyspy(os.path.join(ROOT, ".venv-bench"))
-    austin = find_austin()
+    austin = None if args.no_pyspy else find_austin(os.path.join(ROOT, ".venv-bench"))
     pythons = find_pythons()
     results = {"machine": machine_info(), "commit": git_commit(), "quick": args.quick,
                "date": time.strftime("%Y-%m-%d %H:%M %Z"), "binary": binary, "pythons": pythons,
