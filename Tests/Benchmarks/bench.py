@@ -578,25 +578,30 @@ def bench_slowdown_paired(bench):
         finally:
             target.kill()
             target.wait()
-        # A pair counts only when the unprofiled windows either side agree: else
-        # the host changed speed during it, by more than the effects measured.
-        slowdowns, steady = [], []
-        for i, profiled in enumerate(on):
-            before, after = off[i], off[i + 1]
-            if not (profiled and before and after):
-                continue
-            slowdown = ((before + after) / 2 / profiled - 1) * 100
-            slowdowns.append(slowdown)
-            if abs(before / after - 1) * 100 <= PAIR_AGREEMENT_PCT:
-                steady.append(slowdown)
-        kept = steady if len(steady) >= 3 else slowdowns
         row = {"python": version, "target": shape, "rate": rate, "mode": mode, "profiler": name,
-               "pairs": len(slowdowns), "steady_pairs": len(steady), "slowdown_pct": median(kept),
-               "stderr_pct": median_stderr(kept), "pair_slowdowns": slowdowns, "off_rates": off, "on_rates": on,
-               "held_pct": median(held), "late": sum(late) if late else None}
+               "off_rates": off, "on_rates": on, "held_pct": median(held), "late": sum(late) if late else None}
+        row.update(paired_figures(off, on))
         log("  %s, %s at %d Hz %s: %s" % (name, shape, rate, mode, fmt(row["slowdown_pct"], "%+.1f%%")))
         rows.append(row)
     return rows
+
+
+def paired_figures(off, on):
+    """Slowdowns from work rates: on[i] profiled, between unprofiled off[i] and off[i + 1].
+    A pair counts only when the unprofiled windows either side agree: else the host
+    changed speed during it, by more than the effects measured."""
+    slowdowns, steady = [], []
+    for i, profiled in enumerate(on):
+        before, after = off[i], off[i + 1]
+        if not (profiled and before and after):
+            continue
+        slowdown = ((before + after) / 2 / profiled - 1) * 100
+        slowdowns.append(slowdown)
+        if abs(before / after - 1) * 100 <= PAIR_AGREEMENT_PCT:
+            steady.append(slowdown)
+    kept = steady if len(steady) >= 3 else slowdowns
+    return {"pairs": len(slowdowns), "steady_pairs": len(steady), "slowdown_pct": median(kept),
+            "stderr_pct": median_stderr(kept), "pair_slowdowns": slowdowns}
 
 
 # How far the unprofiled windows either side of a profiled one may differ (%)
@@ -607,7 +612,7 @@ PAIR_AGREEMENT_PCT = 3.0
 def median_stderr(values):
     """Standard error of the median of `values`, from their interquartile range
     (1.2533 sigma / sqrt(n), sigma = IQR / 1.349): robust to the odd wild pair."""
-    if len(values) < 4:
+    if len(values) < 3:
         return None
     q1, _, q3 = statistics.quantiles(values, n=4)
     return 1.2533 * (q3 - q1) / 1.349 / len(values) ** 0.5
@@ -1024,7 +1029,13 @@ def verdicts(results):
     def held(**keys):
         # sampswift's own stop time over the work time: no noise, counts no CPU contention.
         row = find(paired, **keys) or find(slow, **keys)
-        return ", held %.1f%%" % row["held_pct"] if row and row.get("held_pct") is not None else ""
+        text = ", held %.1f%%" % row["held_pct"] if row and row.get("held_pct") is not None else ""
+        return text + pairs_note(**keys)
+
+    def pairs_note(**keys):
+        # How many pairs the host left steady enough to count.
+        row = find(paired, **keys)
+        return ", %d of %d pairs steady" % (row["steady_pairs"], row["pairs"]) if row else ""
 
     def bar(text, value, limit, unit="%", extra="", spread=None, digits=1, spread_name="noise"):
         if value is None:
@@ -1057,15 +1068,17 @@ def verdicts(results):
     austin = sd(profiler="austin", rate=1000, mode="nonblocking", **k)
     pynb = sd(profiler="py-spy", rate=1000, mode="nonblocking", **k)
     if austin is not None:
-        out.append(("1000 Hz --nonblocking ≤ austin's", "%s vs austin %.1f%%" % (fmt(nb), austin),
+        out.append(("1000 Hz --nonblocking ≤ austin's", "%s%% vs austin %.1f%%" % (fmt(nb), austin),
                     "meets" if nb is not None and nb <= austin else "MISSES"))
     else:
         out.append(("1000 Hz --nonblocking ≤ austin's", "%s%% (austin not installed; py-spy --nonblocking %s%%)"
                     % (fmt(nb), fmt(pynb)), "no austin"))
     nb10k = dict(profiler="sampswift", rate=10000, mode="nonblocking", **k)
-    bar("10 kHz --nonblocking slowdown ≤ 5%", sd(**nb10k), 5, spread=spread(**nb10k), spread_name=spread_name(**nb10k))
+    bar("10 kHz --nonblocking slowdown ≤ 5%", sd(**nb10k), 5, spread=spread(**nb10k), spread_name=spread_name(**nb10k),
+        extra=pairs_note(**nb10k))
     native = dict(profiler="sampswift", rate=100, mode="native", **k)
-    bar("100 Hz --native slowdown ≤ 3%", sd(**native), 3, spread=spread(**native), spread_name=spread_name(**native))
+    bar("100 Hz --native slowdown ≤ 3%", sd(**native), 3, spread=spread(**native), spread_name=spread_name(**native),
+        extra=held(**native))
     pool = dict(profiler="sampswift", rate=100, mode="python", target="1 busy + 99 idle", python=main)
     bar("1 busy + 99 idle at 100 Hz ≤ 2%", sd(**pool), 2, spread=spread(**pool), extra=held(**pool),
         spread_name=spread_name(**pool))
