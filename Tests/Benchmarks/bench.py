@@ -521,18 +521,19 @@ class Progress:
 def bench_slowdown_paired(bench):
     """One long-running target per case, profiled and unprofiled by turns: the profiler
     attaches for a 0.5 s window (after 0.3 s of warm-up; 2 s windows with 100 busy
-    threads), detaches, then 0.5 s unprofiled, and so on. Each profiled window is compared with the mean of the unprofiled windows
+    threads), detaches, then 0.5 s unprofiled, and so on, until 8 pairs are steady (at
+    most 20). Each profiled window is compared with the mean of the unprofiled windows
     either side (work units a second, counted by the target). The host's speed swings
     by up to 2x over seconds here, which separate runs cannot tell from a profiler's
     cost; adjacent windows of one process share it, and a pair whose unprofiled
     windows disagree (the host changed speed meanwhile) is left out. Slowdown =
     median over pairs; "±" is the standard error of that median (from the pairs'
     interquartile range)."""
-    pairs = 6 if bench.args.quick else 12
+    steady_wanted, most_pairs = (4, 8) if bench.args.quick else STEADY_PAIRS_WANTED
     warm, settle = 0.3, 0.2
     version = main_python(bench.pythons)
     cases = paired_cases(bench.args.quick, bench.profilers)
-    log("slowdown, paired windows: %d cases, %d pairs each" % (len(cases), pairs))
+    log("slowdown, paired windows: %d cases, until %d steady pairs (at most %d)" % (len(cases), steady_wanted, most_pairs))
     rows = []
     for shape, rate, mode, name in cases:
         # 100 threads share the GIL with the target's progress reports, which
@@ -553,10 +554,14 @@ def bench_slowdown_paired(bench):
             held = []  # sampswift: % of its run the target was held
             late = []
             out = os.path.join(bench.out_dir, "paired.out")
-            for _ in range(pairs):
+            while True:
                 t0 = time.monotonic()
                 time.sleep(window)
                 off.append(progress.rate(t0, time.monotonic()))
+                # Stopping on the count of steady pairs looks only at unprofiled
+                # windows, so it cannot bias the figure either.
+                if on and (paired_figures(off, on)["steady_pairs"] >= steady_wanted or len(on) >= most_pairs):
+                    break
                 w = Watched(bench.profilers.argv(name, target.pid, rate, mode, out), Profilers.MARKERS.get(name))
                 w.wait_attached()
                 time.sleep(warm)
@@ -572,9 +577,6 @@ def bench_slowdown_paired(bench):
                         held.append(summary["held_ms"] / 10 / summary["seconds"])
                     late.append(summary.get("late") or 0)
                 time.sleep(settle)
-            t0 = time.monotonic()
-            time.sleep(window)
-            off.append(progress.rate(t0, time.monotonic()))
         finally:
             target.kill()
             target.wait()
@@ -603,6 +605,9 @@ def paired_figures(off, on):
     return {"pairs": len(slowdowns), "steady_pairs": len(steady), "slowdown_pct": median(kept),
             "stderr_pct": median_stderr(kept), "pair_slowdowns": slowdowns}
 
+
+# Full mode measures pairs until this many are steady, or this many in all.
+STEADY_PAIRS_WANTED = (8, 20)
 
 # How far the unprofiled windows either side of a profiled one may differ (%)
 # for the pair to count: the host's speed is steady at that scale most of the time.
@@ -1206,14 +1211,14 @@ def write_report(results, path):
         lines += ["### Slowdown in paired windows (the figures the bars use)", "",
                   "One long-running target per case (Python %s, 20 frames deep), profiled and unprofiled by turns: "
                   "the profiler attaches, warms up 0.3 s, is measured for 0.5 s (2 s with 100 busy threads, "
-                  "whose progress reports wait on the GIL) and detaches; 0.5 s unprofiled follow, and so on, %d "
-                  "times. Work rate (units a second, reported by the target) in each profiled window against the "
+                  "whose progress reports wait on the GIL) and detaches; 0.5 s unprofiled follow, and so on, "
+                  "until %d pairs are steady (at most %d; 4 and 8 in quick mode). Work rate (units a second, reported by the target) in each profiled window against the "
                   "mean of the unprofiled windows either side. The host's speed swings by up to 2x over seconds, "
                   "which separate runs (above) cannot tell from a profiler's cost: a pair counts only when its two "
                   "unprofiled windows agree within %.0f%% (\"steady pairs\"; all pairs when fewer than 3 are). "
                   "Slowdown = median over the pairs counted; \"s.e.\" is that median's standard error (from their "
                   "interquartile range). \"held\" is sampswift's stop time as a share of its run." % (
-                      paired[0]["python"], paired[0]["pairs"], PAIR_AGREEMENT_PCT), "",
+                      paired[0]["python"], STEADY_PAIRS_WANTED[0], STEADY_PAIRS_WANTED[1], PAIR_AGREEMENT_PCT), "",
                   table(["target", "Hz", "mode", "profiler", "slowdown", "s.e.", "steady pairs", "held", "behind"],
                         rows), ""]
 
