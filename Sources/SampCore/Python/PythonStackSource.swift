@@ -51,7 +51,9 @@ public final class PythonStackSource: StackSource {
   /// once a second, so a chain that stays unreadable costs no second stop per
   /// sample.
   private var lastMidChangeRetake: UInt64?
-  private var retakingMidChange = false
+  /// The next capture is a retake (of a copy that fell short, or of a chain
+  /// caught mid-change): it walks while held and keeps what it finds.
+  private var nextCaptureIsRetake = false
   static let midChangeRetakeGapNanos: UInt64 = 1_000_000_000
   /// How many captures a page stays in the prefetch after its last use.
   static let pageMemory = 16
@@ -171,8 +173,8 @@ public final class PythonStackSource: StackSource {
       return .empty
     }
     pages.reset()
-    let isRetake = retakingMidChange  // keeps what it finds
-    retakingMidChange = false
+    let isRetake = nextCaptureIsRetake
+    nextCaptureIsRetake = false
     let copied = stopped == lastStopped && pages.prefetch(prefetch)
     if copied, native == nil, !stopped.isEmpty, cleanCaptures >= Self.cleanCapturesToWalkAfterResume {
       pages.freeze()
@@ -181,7 +183,7 @@ public final class PythonStackSource: StackSource {
         let walk = walkThreads(stopped, &walkErrors)
         if pages.missedCopy {
           cleanCaptures = 0
-          retakingMidChange = true  // the retake walks while held and is final
+          nextCaptureIsRetake = true
           return nil
         }
         if !isRetake, let walk, caughtMidChange(walk, stopped) { return askRetake() }
@@ -215,7 +217,7 @@ public final class PythonStackSource: StackSource {
   /// Asks the sampler to take this sample again; the retake walks while held.
   private func askRetake() -> [ThreadStack]? {
     lastMidChangeRetake = Monotonic.now()
-    retakingMidChange = true
+    nextCaptureIsRetake = true
     cleanCaptures = 0
     return nil
   }
@@ -299,11 +301,7 @@ public final class PythonStackSource: StackSource {
   }
 
   public func drain(_ errors: inout SampleErrors) -> [ThreadStack] {
-    guard !unnamed.isEmpty else {
-      unnamedSamples = 0
-      return []
-    }
-    let stacks = resolve(unnamed, &errors)
+    let stacks = unnamed.isEmpty ? [] : resolve(unnamed, &errors)
     unnamed.removeAll(keepingCapacity: true)
     unnamedSamples = 0
     return stacks

@@ -28,8 +28,6 @@ final class ThreadRegistry {
   /// The last look's trusted-blocked threads, and the process's CPU time less
   /// that of every other thread then (nil when not worked out).
   private var quietBaseline: (trusted: [ThreadID], idleNanos: UInt64)?
-  /// During a look: the process's CPU clock says no trusted-blocked thread ran.
-  private var trustedStayedBlocked = false
   private let processClock: ProcessCPUClock
   /// Looks that settled every trusted-blocked thread with the clock, for tests.
   private(set) var looksSettledByClock = 0
@@ -56,10 +54,9 @@ final class ThreadRegistry {
   /// schedstat reads: if it moved by just the other threads' run time, none of
   /// them ran since the last look.
   func look(at tids: [ThreadID]) -> [Bool] {
-    trustedStayedBlocked = trustedStillBlocked(tids)
-    defer { trustedStayedBlocked = false }
-    if trustedStayedBlocked { looksSettledByClock += 1 }
-    return tids.map { isRunning($0) }
+    let settled = trustedStillBlocked(tids)
+    if settled { looksSettledByClock += 1 }
+    return tids.map { isRunning($0, trustedSettled: settled) }
   }
 
   private func isTrusted(_ tid: ThreadID) -> Bool {
@@ -108,8 +105,10 @@ final class ThreadRegistry {
   /// thread woken but still waiting for a CPU is counted as runnable; only a
   /// long-idle thread woken in the instant before a sample is missed by it.
   /// Those are checked in schedstat only every few looks.
-  func isRunning(_ tid: ThreadID) -> Bool {
-    if trustedStayedBlocked, isTrusted(tid) { return false }
+  /// `trustedSettled`: the process's CPU clock already said no trusted-blocked
+  /// thread ran since the last look.
+  func isRunning(_ tid: ThreadID, trustedSettled: Bool = false) -> Bool {
+    if trustedSettled, isTrusted(tid) { return false }
     var before: SchedStat?
     var idle = blocked[tid]
     if var entry = idle, let reader = schedReader(tid) {
