@@ -167,7 +167,7 @@ struct Profiled {
   let folded: Folded
   let result: Command.Result
   /// From the summary line: the samples taken, and how often sampling fell
-  /// more than an interval behind its schedule.
+  /// more than an interval behind its schedule (for either cause).
   let samples: Int
   let lateSamples: Int
   /// CLOCK_MONOTONIC just before the CLI started and just after it ended.
@@ -203,8 +203,7 @@ struct Profiled {
     self.folded = folded
     self.result = result
     self.samples = samples
-    self.lateSamples = summary.components(separatedBy: "fell behind ").dropFirst().first
-      .flatMap { Int($0.prefix { $0.isNumber }) } ?? 0
+    self.lateSamples = Summary(result.stderr)?.late ?? 0
     self.window = (started, ended)
   }
 
@@ -255,7 +254,7 @@ struct Profiled {
     if !within, lateSamples * 10 > samples {
       // Not the stacks' fault: a sampler that fell behind catches up with samples
       // back to back (Sampler), all in whatever chain the thread is in then.
-      withKnownIssue("sampling fell behind \(lateSamples) of \(samples) times on a busy machine: samples uneven in time") {
+      withKnownIssue("sampling ran late \(lateSamples) of \(samples) times on a busy machine: samples uneven in time") {
         #expect(within, "samples \(share) vs measured \(truth)")
       }
     } else {

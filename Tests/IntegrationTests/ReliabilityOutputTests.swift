@@ -75,6 +75,49 @@ extension Reliability {
       }
     }
 
+    /// The summary tells a sampler too slow for its rate ("fell behind": its
+    /// own work ran into the next tick, a lower --rate helps) from a machine
+    /// that ran it late ("woke late": it slept through its tick). The profiler
+    /// is stopped for 300 ms while it sleeps between samples at 50 Hz: a late
+    /// wake-up of about that, never counted as falling behind; at 20 kHz the
+    /// work of a native sample outlasts the 50 µs interval: it falls behind.
+    @Test func summaryTellsWhySamplesWereLate() throws {
+      let exe = try RelFixtures.build("rel_work")
+      let target = try TargetProcess(exe, ["1000000"])
+      defer { target.stop() }
+      var stalls: [String] = []
+      var wakeSeen = false
+      for attempt in 0..<3 where !wakeSeen {
+        let profiler = try Background(Sampswift.executable, ["record", "--pid", String(target.pid), "--rate", "50", "--duration", "2"])
+        defer { profiler.signal(SIGKILL) }
+        #expect(profiler.waitForStderr("attached to PID"), "\(profiler.stderr)")
+        usleep(500_000)
+        // Between samples it sleeps ("S"); a stop that catches it mid-sample
+        // would make that sample's work late, so that attempt is repeated.
+        for _ in 0..<1000 where Proc.state(profiler.pid) != "S" { usleep(100) }
+        profiler.signal(SIGSTOP)
+        usleep(300_000)
+        profiler.signal(SIGCONT)
+        #expect(try profiler.wait(timeout: 30).status == 0, "\(profiler.stderr)")
+        guard let summary = Summary(profiler.stderr) else {
+          Issue.record("no summary: \(profiler.stderr)")
+          return
+        }
+        stalls.append("attempt \(attempt): woke late \(summary.wokeLate) by \(summary.wokeLateMaxMs) ms, fell behind \(summary.fellBehind) by \(summary.fellBehindMaxMs) ms")
+        wakeSeen = summary.wokeLate >= 1 && summary.wokeLateMaxMs >= 250
+        // Whatever else the machine did, the 300 ms stall is never our own overrun.
+        #expect(summary.fellBehindMaxMs < 250, "\(stalls)")
+      }
+      #expect(wakeSeen, "\(stalls)")
+
+      let fast = try Background(Sampswift.executable, ["record", "--pid", String(target.pid), "--rate", "20000", "--duration", "1"])
+      defer { fast.signal(SIGKILL) }
+      #expect(try fast.wait(timeout: 30).status == 0, "\(fast.stderr)")
+      let summary = Summary(fast.stderr)
+      #expect((summary?.fellBehind ?? 0) > 0 && fast.stderr.contains("lower --rate"), "\(fast.stderr)")
+      print("[reliability] late samples by cause: \(stalls); at 20 kHz: fell behind \(summary?.fellBehind ?? 0) times")
+    }
+
     func signalName(_ sig: Int32) -> String {
       [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP"][sig] ?? "signal \(sig)"
     }

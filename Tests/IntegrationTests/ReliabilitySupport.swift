@@ -243,6 +243,14 @@ struct Summary {
   var samples: Int
   var stacks: Int
   var errors = 0
+  /// Late samples by cause: the profiler's own work ran past the tick ("fell
+  /// behind"), or the machine woke it late ("woke late").
+  var fellBehind = 0
+  var wokeLate = 0
+  var late: Int { fellBehind + wokeLate }
+  /// The largest delay of each kind, in milliseconds.
+  var fellBehindMaxMs = 0.0
+  var wokeLateMaxMs = 0.0
 
   init?(_ stderr: String) {
     guard let line = stderr.split(separator: "\n").last(where: { $0.contains(" samples (") && $0.contains(" stacks)") })
@@ -254,6 +262,17 @@ struct Summary {
     self.samples = samples
     self.stacks = stacks
     if let e = words.firstIndex(where: { $0.hasPrefix("error") }), e > 0 { errors = Int(words[e - 1]) ?? 0 }
+    (fellBehind, fellBehindMaxMs) = Self.lateness(after: "fell behind ", in: line)
+    (wokeLate, wokeLateMaxMs) = Self.lateness(after: "woke late ", in: line)
+  }
+
+  /// "PHRASE N times, by at most X ms" -> (N, X); (0, 0) when absent.
+  private static func lateness(after phrase: String, in line: Substring) -> (Int, Double) {
+    guard let rest = line.components(separatedBy: phrase).dropFirst().first else { return (0, 0) }
+    let times = Int(rest.prefix { $0.isNumber }) ?? 0
+    let lag = rest.components(separatedBy: "by at most ").dropFirst().first
+      .flatMap { Double($0.prefix { $0.isNumber || $0 == "." }) } ?? 0
+    return (times, lag)
   }
 }
 

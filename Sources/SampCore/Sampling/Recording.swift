@@ -82,16 +82,31 @@ public enum Recording {
     } else {
       parts.append("0 errors")
     }
-    if s.lateSamples > 0 || s.skippedSamples > 0 {
-      parts.append("fell behind \(s.lateSamples) times, by at most \(String(format1: Double(s.maxLagNanos) / 1e6)) ms" + (s.skippedSamples > 0 ? ", \(s.skippedSamples) ticks missed" : ""))
-    } else {
-      parts.append("never behind")
-    }
+    parts.append(lateness(s))
     let avg = s.hold.count > 0 ? Double(s.holdTotalNanos) / Double(s.hold.count) / 1000 : 0
     parts.append("target held \(String(format1: Double(s.holdTotalNanos) / 1e6)) ms in total, per sample avg \(String(format1: avg)) µs, p50 \(s.hold.percentile(0.5)) µs, p99 \(s.hold.percentile(0.99)) µs"
                  + (s.retakes > 0 ? ", \(s.retakes) taken twice" : ""))
     return parts.joined(separator: "; ")
   }
+
+  /// Late samples by cause: sampling too slow for the rate (lower it), or the
+  /// machine running the profiler late (a busy host; the profile is less even
+  /// in time either way).
+  static func lateness(_ s: SamplingStats) -> String {
+    var parts: [String] = []
+    if s.overranSamples > 0 {
+      parts.append("fell behind \(s.overranSamples) times, by at most \(ms(s.maxOverrunLagNanos)) ms (sampling took longer than the interval: lower --rate)")
+    } else {
+      parts.append("never behind")
+    }
+    if s.lateWakeups > 0 {
+      parts.append("woke late \(s.lateWakeups) times, by at most \(ms(s.maxWakeupLagNanos)) ms (the machine ran the profiler late)")
+    }
+    if s.skippedSamples > 0 { parts.append("\(s.skippedSamples) ticks missed") }
+    return parts.joined(separator: ", ")
+  }
+
+  private static func ms(_ nanos: UInt64) -> String { String(format1: Double(nanos) / 1e6) }
 
   static func formatRate(_ hz: Double) -> String {
     hz == hz.rounded() ? "\(Int(hz)) Hz" : "\(hz) Hz"

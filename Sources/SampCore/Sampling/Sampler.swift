@@ -48,6 +48,10 @@ public final class Sampler {
     var nextFlush = start + 1_000_000_000
     var ending: Ending?
     execsSeen = session.execCount
+    // When the profiler's own work (a sample, a flush, the target's events)
+    // last ended: a late tick that came while it still ran is ours, one that
+    // came while the profiler slept is the machine's.
+    var busyUntil = start
 
     sampling: while ending == nil {
       // Sleep until the next tick, handling traced-thread events as they come.
@@ -56,6 +60,7 @@ public final class Sampler {
         switch ProfilerSignals.wait(until: deadline) {
         case .childEvent:
           session.pollEvents()
+          busyUntil = Monotonic.now()
           if let how = session.ended {
             ending = .targetEnded(how)
             break sampling
@@ -79,6 +84,7 @@ public final class Sampler {
           }
           progress?(stats)
           nextFlush = now + 1_000_000_000
+          busyUntil = Monotonic.now()
         }
         if now >= scheduled { break }
       }
@@ -89,8 +95,13 @@ public final class Sampler {
         // Behind: take this sample now, then go on from now. Taking the missed
         // ones back to back would put them all in whatever the target does at
         // this moment and skew the profile; they are counted instead.
-        stats.lateSamples += 1
-        stats.maxLagNanos = max(stats.maxLagNanos, lag)
+        if busyUntil > scheduled {
+          stats.overranSamples += 1
+          stats.maxOverrunLagNanos = max(stats.maxOverrunLagNanos, lag)
+        } else {
+          stats.lateWakeups += 1
+          stats.maxWakeupLagNanos = max(stats.maxWakeupLagNanos, lag)
+        }
         stats.skippedSamples += Int(lag / interval)
         scheduled = now
       }
@@ -108,6 +119,7 @@ public final class Sampler {
         execsSeen = session.execCount
         rescan(writer)
       }
+      busyUntil = Monotonic.now()
     }
     stats.endNanos = Monotonic.now()
     if ending != .outputClosed, flush(writer) == false { ending = .outputClosed }
