@@ -290,7 +290,7 @@ public final class PythonStackSource: StackSource {
       nonPython = Set(running.keys).subtracting(walked.compactMap { $0.nativeTID.map { ThreadID($0) } })
     }
     cleanCaptures = copied && pages.pagesReadOnDemand == 0 ? min(cleanCaptures + 1, 1 << 20) : 0
-    prefetch = PrefetchPlan(rememberFramePages(pages.usedPages))
+    if let changed = rememberFramePages(pages.usedPages) { prefetch = PrefetchPlan(changed) }
     unnamed += walk.kept
     unnamedSamples += 1
     // --native stacks are named from registers copied for this capture only.
@@ -364,8 +364,10 @@ public final class PythonStackSource: StackSource {
   }
 
   /// This capture's frame pages first, then those used by the last
-  /// `pageMemory` captures, at most `PageCache.maxPrefetch`.
-  private func rememberFramePages(_ used: [UInt64]) -> [UInt64] {
+  /// `pageMemory` captures, at most `PageCache.maxPrefetch`; nil when that list
+  /// is the one the prefetch plan was made from (a steady stack: no plan to
+  /// sort and merge again).
+  private func rememberFramePages(_ used: [UInt64]) -> [UInt64]? {
     captures += 1
     let now = captures
     var kept: [(page: UInt64, lastUsed: Int)] = []
@@ -375,8 +377,9 @@ public final class PythonStackSource: StackSource {
       kept.append(old)
     }
     if kept.count > PageCache.maxPrefetch { kept.removeLast(kept.count - PageCache.maxPrefetch) }
+    let unchanged = kept.count == recentPages.count && zip(kept, recentPages).allSatisfy { $0.page == $1.page }
     recentPages = kept
-    return kept.map(\.page)
+    return unchanged ? nil : kept.map(\.page)
   }
 
   /// The Python frames split by the C-level eval call running them, root first:
