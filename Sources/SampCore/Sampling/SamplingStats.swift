@@ -8,13 +8,11 @@ public struct SamplingStats: Sendable {
   /// ran when the tick came, so sampling cannot keep this rate ("fell behind");
   /// or the profiler was idle by then and the machine woke it late ("woke
   /// late": a busy or stalled host, which a lower rate does not cure).
-  public var lateSamples: Int { overranSamples + lateWakeups }
   public var overranSamples = 0
   public var lateWakeups = 0
   /// The largest delay behind schedule of each kind, in nanoseconds.
   public var maxOverrunLagNanos: UInt64 = 0
   public var maxWakeupLagNanos: UInt64 = 0
-  public var maxLagNanos: UInt64 { max(maxOverrunLagNanos, maxWakeupLagNanos) }
   /// Ticks missed while behind (not made up later, so the profile is not skewed).
   public var skippedSamples = 0
   /// Time the target's threads were held stopped, first interrupt to last resume.
