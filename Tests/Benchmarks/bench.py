@@ -358,12 +358,16 @@ class Bench:
 
 def bench_floor(bench, floor_exe):
     log("floor: ptrace round trip and remote reads")
-    iterations = 500 if bench.args.quick else 2000
+    return run_floor(floor_exe, 500 if bench.args.quick else 2000)
+
+
+def run_floor(floor_exe, iterations):
+    """floor.c's measures ("name nanoseconds" lines), in µs."""
     text = subprocess.run([floor_exe, str(iterations)], capture_output=True, text=True, check=True).stdout
     values = {}
     for line in text.splitlines():
         key, value = line.split()
-        values[key] = int(value) / 1000.0  # µs
+        values[key] = int(value) / 1000.0
     return values
 
 
@@ -667,15 +671,12 @@ def bench_hold(bench):
     for _ in range(rounds):
         order = [(name,) + case for case in cases for name in bench.profilers.sampswifts]
         random.shuffle(order)
-        if floor_exe:
-            order.insert(random.randrange(len(order) + 1), ("floor",) + cases[0])
-        for name, depth, threads, idle in order:
-            if name == "floor":
-                text = subprocess.run([floor_exe, "300"], capture_output=True, text=True, check=True).stdout
-                values = dict(line.split() for line in text.splitlines())
-                if "roundtrip_busy_p50" in values:
-                    floors.append(int(values["roundtrip_busy_p50"]) / 1000.0)
-                continue
+        floor_at = random.randrange(len(order)) if floor_exe else None
+        for i, (name, depth, threads, idle) in enumerate(order):
+            if i == floor_at:
+                rt = run_floor(floor_exe, 300).get("roundtrip_busy_p50")
+                if rt is not None:
+                    floors.append(rt)
             target_args = ["--depth", str(depth), "--busy", str(threads), "--seconds", str(seconds)]
             res = bench.run_target(bench.pythons[version], FIXED_WORK, target_args, profiler=name,
                                    rate=250, extra=["--idle"] if idle else [], pinned=True)
