@@ -155,9 +155,13 @@ final class ProcFileReader {
 /// its cost, since the kernel formats one short line instead of fifty fields
 /// (23 against 33 µs cold here). Where that file cannot be read (no ptrace
 /// access to it, or an architecture without it), stat's state letter instead.
-/// One difference: on a fully preemptible kernel, a thread caught preempted in
-/// the instant between marking itself asleep and sleeping makes the kernel wait
-/// up to a tick for it to settle; stat would answer at once. Rare, and it delays
+/// Two differences. A thread blocked outside any syscall is stalled in a page
+/// fault (swap-in, a file mapping, reclaim or compaction under memory pressure):
+/// its own code is what waits, so it counts as running and its samples show the
+/// line that faulted (stat says "D" or "S" there, as for a thread waiting in
+/// read(2)). And on a fully preemptible kernel, a thread caught preempted in the
+/// instant between marking itself asleep and sleeping makes the kernel wait up
+/// to a tick for it to settle; stat would answer at once. Rare, and it delays
 /// the profiler, never the target.
 public final class ThreadRunStateReader {
   private let file: ProcFileReader
@@ -182,11 +186,17 @@ public final class ThreadRunStateReader {
     fromSyscallFile ? file.read { Self.parseSyscall($0) } : file.read { ThreadStat(parsing: $0) }?.isRunning
   }
 
-  /// "running\n", or "NR arg1 ... sp pc" (or "-1 sp pc") for a thread off every CPU.
+  /// "running\n"; "NR arg1 ... sp pc" for a thread blocked in syscall NR;
+  /// "-1 sp pc" for one blocked outside any syscall (a page fault: running,
+  /// see above), or "-1 0x0 0x0" when it has no stack left (a zombie leader).
+  private static let noStack = Array("-1 0x0 0x0\n".utf8)
+
   public static func parseSyscall(_ text: UnsafeBufferPointer<UInt8>) -> Bool? {
     guard let first = text.first else { return nil }
     if first == UInt8(ascii: "r") { return true }
-    return first == UInt8(ascii: "-") || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) ? false : nil
+    if first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9") { return false }
+    guard first == UInt8(ascii: "-") else { return nil }
+    return !text.elementsEqual(noStack)
   }
 }
 

@@ -157,6 +157,27 @@ import Testing
     check(exited.stdout, exited.stderr, lost: 1)
   }
 
+  /// A thread stalled in a page fault (as while its memory comes back from
+  /// swap) runs its own code: every sample shows the line that faulted, and none
+  /// the main thread, blocked in a syscall beside it. Sampled as idle, a spinning
+  /// thread under memory pressure lost samples without a trace.
+  @Test(arguments: PythonInterpreter.all)
+  func aThreadStalledInAPageFaultIsRunningItsLine(_ python: PythonInterpreter) throws {
+    let script = Fixtures.path("python/fault_stall.py")
+    let line = try FixtureMarkers(script)
+    let target = try TargetProcess(python.path, [script])
+    defer { target.stop() }
+    let (folded, run) = try Sampswift.record(pid: target.pid, ["--duration", "1"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let summary = try #require(Summary(run.stderr), "\(run.stderr)")
+    #expect(summary.samples >= 50, "\(run.stderr)")
+    #expect(summary.errors == 0, "\(run.stderr)")
+    #expect(summary.stacks * 10 >= summary.samples * 9, "\(run.stderr)")
+    let fault = "stall_in_fault (fault_stall.py:\(line["FAULT"]))"
+    #expect(folded.total == summary.stacks)
+    #expect(folded.merged.keys.allSatisfy { $0.last == fault }, "\(folded.describeTop())")
+  }
+
   @Test(arguments: PythonInterpreter.all.filter { $0.version.major >= 3 })
   func nonASCIINamesAndFileName(_ python: PythonInterpreter) throws {
     let file = "ünïcode_😀.py"

@@ -138,7 +138,8 @@ private final class NappingThread: Sendable {
   @Test func syscallLinesSayRunningOrBlocked() {
     #expect(parse("running\n") == true)
     #expect(parse("232 0x4 0x7ffd 0x400 0xffffffff 0x0 0x0 0x7ffd1230 0x7f12ab34\n") == false)
-    #expect(parse("-1 0x7ffd1230 0x7f12ab34\n") == false)
+    #expect(parse("-1 0x7ffd1230 0x7f12ab34\n") == true, "stalled in a page fault: its own code waits")
+    #expect(parse("-1 0x0 0x0\n") == false, "no stack left: a zombie leader")
     #expect(parse("") == nil)
     #expect(parse("garbage") == nil)
   }
