@@ -56,6 +56,8 @@ public final class TraceSession {
   public private(set) var signalsForwarded = 0
   public private(set) var threadsStarted = 0
   public private(set) var threadsExited = 0
+  /// Threads interrupted whose stop did not come within `stopTimeoutNanos`.
+  public private(set) var stopsTimedOut = 0
   /// Set when the target exec'd: mappings and interpreter must be found again.
   public private(set) var execCount = 0
 
@@ -145,6 +147,7 @@ public final class TraceSession {
       // An exec takes the other threads with it, those we wait for included.
       if case .exec = event { waiting = waiting.filter { threads[$0] != nil } }
     }
+    stopsTimedOut += waiting.count { threads[$0] == .stopping }
     // Events left pending (their SIGCHLD may have been taken above) are
     // handled by `resume` when it holds the leader, or else by the caller's
     // next `pollEvents`.

@@ -207,10 +207,14 @@ public final class Sampler {
       return config.nonblocking ? source.capture(session, stopped: [], errors: &errors) : .empty
     }
     let start = Monotonic.now()
+    let timeoutsBefore = session.stopsTimedOut
     let pending = session.withStopped(plan.threads, wait: plan.wait) { stopped in
       source.capture(session, stopped: stopped, errors: &errors)
     }
     held += Monotonic.now() - start
+    // Its sample is lost; the thread is let go when its stop comes.
+    let timedOut = session.stopsTimedOut - timeoutsBefore
+    if timedOut > 0 { errors.count("thread did not stop within \(TraceSession.stopTimeoutNanos / 1_000_000) ms", timedOut) }
     return pending
   }
 
