@@ -79,7 +79,7 @@ extension Reliability {
     /// own work ran into the next tick, a lower --rate helps) from a machine
     /// that ran it late ("woke late": it slept through its tick). The profiler
     /// is stopped for 300 ms while it sleeps between samples at 50 Hz: a late
-    /// wake-up of about that, never counted as falling behind; at 20 kHz the
+    /// wake-up of about that, not also counted as falling behind; at 20 kHz the
     /// work of a native sample outlasts the 50 µs interval: it falls behind.
     @Test func summaryTellsWhySamplesWereLate() throws {
       let exe = try RelFixtures.build("rel_work")
@@ -92,8 +92,7 @@ extension Reliability {
         defer { profiler.signal(SIGKILL) }
         #expect(profiler.waitForStderr("attached to PID"), "\(profiler.stderr)")
         usleep(500_000)
-        // Between samples it sleeps ("S"); a stop that catches it mid-sample
-        // would make that sample's work late, so that attempt is repeated.
+        // Between samples it sleeps ("S").
         for _ in 0..<1000 where Proc.state(profiler.pid) != "S" { usleep(100) }
         profiler.signal(SIGSTOP)
         usleep(300_000)
@@ -104,9 +103,16 @@ extension Reliability {
           return
         }
         stalls.append("attempt \(attempt): woke late \(summary.wokeLate) by \(summary.wokeLateMaxMs) ms, fell behind \(summary.fellBehind) by \(summary.fellBehindMaxMs) ms")
-        wakeSeen = summary.wokeLate >= 1 && summary.wokeLateMaxMs >= 250
-        // Whatever else the machine did, the 300 ms stall is never our own overrun.
-        #expect(summary.fellBehindMaxMs < 250, "\(stalls)")
+        // The 300 ms stall is counted at most once, under one cause: as a late
+        // wake-up when it lands in the sleep between samples, or as that
+        // sample's own work running late when it lands in the sample's wait for
+        // a stop (the profiler sleeps there too, so the state check above cannot
+        // tell); not at all in the first sample, whose symbol loading is
+        // warm-up. Such attempts are repeated.
+        let asleep = summary.wokeLateMaxMs >= 250
+        let busy = summary.fellBehindMaxMs >= 250
+        #expect(!(asleep && busy), "\(stalls)")
+        wakeSeen = asleep && summary.wokeLate >= 1
       }
       #expect(wakeSeen, "\(stalls)")
 
