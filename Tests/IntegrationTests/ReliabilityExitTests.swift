@@ -41,6 +41,20 @@ extension Reliability {
       }
     }
 
+    /// A thread that never reaches its stop costs its sample, counted: with
+    /// --idle the zombie leader (main called pthread_exit; a worker exits 0.2 s
+    /// later) is asked to stop, times out once, and is not asked again.
+    @Test func aStopThatNeverComesIsCounted() throws {
+      let exe = try RelFixtures.build("rel_exit")
+      let target = try TargetProcess(exe, ["leader-exit", "5"])
+      defer { target.stop() }
+      let profiler = try Background(Sampswift.executable, ["record", "--pid", String(target.pid), "--idle", "--rate", "100"])
+      defer { profiler.signal(SIGKILL) }
+      _ = try waitForTarget(target, profiler: profiler, timeout: 30)
+      #expect(try profiler.wait(timeout: 30).status == 0, "\(profiler.stderr)")
+      #expect(profiler.stderr.contains("1 thread did not stop within 100 ms"), "\(profiler.stderr)")
+    }
+
     /// The same through `record -- COMMAND`, where the profiler is also the parent.
     /// The command shares stdout, so the profile goes to a file.
     @Test(arguments: [["status", "3"], ["segv"]])
