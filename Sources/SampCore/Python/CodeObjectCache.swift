@@ -19,6 +19,11 @@ final class CodeInfo {
   var checkedAt: UInt64
   /// Byte offset -> frame identity, filled as samples ask.
   private var identities: [Int: UInt64] = [:]
+  /// The last answer: a caller's frame keeps its offset (the call it waits
+  /// in) sample after sample, and recursion repeats it, so most asks are
+  /// this one and skip the dictionary's hashing.
+  private var lastOffset = -1
+  private var lastIdentity: UInt64 = 0
 
   private static let serials = Atomic<UInt32>(0)
 
@@ -37,11 +42,18 @@ final class CodeInfo {
   /// The identity of this code's frame at `byteOffset`: the serial and the
   /// line (+1, so that 0 stands for no line), which name the frame for the run.
   func identity(at byteOffset: Int, format: PythonLayout.LineTableFormat) -> UInt64 {
-    if let known = identities[byteOffset] { return known }
-    let line = LineTable.line(forByteOffset: byteOffset, table: lineTable, firstLine: firstLine, format: format)
-    let identity = UInt64(serial) << 32 | UInt64(UInt32(truncatingIfNeeded: (line ?? -1) + 1))
-    if identities.count >= 512 { identities.removeAll(keepingCapacity: true) }
-    identities[byteOffset] = identity
+    if byteOffset == lastOffset { return lastIdentity }
+    let identity: UInt64
+    if let known = identities[byteOffset] {
+      identity = known
+    } else {
+      let line = LineTable.line(forByteOffset: byteOffset, table: lineTable, firstLine: firstLine, format: format)
+      identity = UInt64(serial) << 32 | UInt64(UInt32(truncatingIfNeeded: (line ?? -1) + 1))
+      if identities.count >= 512 { identities.removeAll(keepingCapacity: true) }
+      identities[byteOffset] = identity
+    }
+    lastOffset = byteOffset
+    lastIdentity = identity
     return identity
   }
 
