@@ -30,6 +30,11 @@ public final class Sampler {
   private var identityLabels: [UInt64: UInt32] = [:]
   private var frameLabels: [Frame: UInt32] = [:]
   private var labelsGeneration = 0
+  /// Each thread's last stack given as identities, and its label IDs: a stack
+  /// mostly keeps its callers from one sample to the next, so only the frames
+  /// past the part it shares with the last one are looked up.
+  private var lastStacks: [Int32: (identities: [UInt64], ids: [UInt32])] = [:]
+  static let maxLastStacks = 4096
 
   public init(config: SamplerConfig, session: TraceSession, source: StackSource) {
     self.config = config
@@ -225,10 +230,24 @@ public final class Sampler {
     if table.generation != labelsGeneration {
       identityLabels.removeAll(keepingCapacity: true)
       frameLabels.removeAll(keepingCapacity: true)
+      lastStacks.removeAll(keepingCapacity: true)
       labelsGeneration = table.generation
     }
     if let identities = stack.identities {
-      return identities.map { identity in identityLabel(identity, table) { stack.frame(identity: identity) } }
+      var ids: [UInt32] = []
+      ids.reserveCapacity(identities.count)
+      if let last = lastStacks[stack.tid] {
+        let shared = min(identities.count, last.identities.count)
+        var same = 0
+        while same < shared, identities[same] == last.identities[same] { same += 1 }
+        ids.append(contentsOf: last.ids[..<same])
+      }
+      for identity in identities[ids.count...] {
+        ids.append(identityLabel(identity, table) { stack.frame(identity: identity) })
+      }
+      if lastStacks.count >= Self.maxLastStacks { lastStacks.removeAll(keepingCapacity: true) }  // bound memory
+      lastStacks[stack.tid] = (identities, ids)
+      return ids
     }
     return stack.frames.map { frame in
       frame.identity != 0 ? identityLabel(frame.identity, table) { frame } : labelID(frame, table)
