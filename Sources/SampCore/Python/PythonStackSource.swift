@@ -294,9 +294,7 @@ public final class PythonStackSource: StackSource {
     unnamed += walk.kept
     unnamedSamples += 1
     // --native stacks are named from registers copied for this capture only.
-    if native == nil, unnamedSamples < config.namingBatch, walk.kept.allSatisfy({ $0.frames.allSatisfy { codes.knows($0.code) } }) {
-      return []
-    }
+    if native == nil, unnamedSamples < config.namingBatch, allCodesKnown(walk.kept) { return [] }
     return drain(&errors)
   }
 
@@ -380,6 +378,16 @@ public final class PythonStackSource: StackSource {
     let unchanged = kept.count == recentPages.count && zip(kept, recentPages).allSatisfy { $0.page == $1.page }
     recentPages = kept
     return unchanged ? nil : kept.map(\.page)
+  }
+
+  /// Whether the cache has every code object of these chains (their naming can
+  /// then wait for the batch): each distinct one looked up once, not every
+  /// frame (a deep stack has a few code objects, recursion one).
+  private func allCodesKnown(_ kept: [Pending]) -> Bool {
+    var all: [RemoteAddress] = []
+    all.reserveCapacity(kept.reduce(0) { $0 + $1.frames.count })
+    for pending in kept { for frame in pending.frames { all.append(frame.code) } }
+    return CodeObjectCache.distinct(all).allSatisfy { codes.knows($0) }
   }
 
   /// The Python frames split by the C-level eval call running them, root first:
