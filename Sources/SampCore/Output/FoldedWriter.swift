@@ -7,32 +7,35 @@ import SampSystem
 public final class FoldedWriter: ProfileWriter {
   private let output: OutputFile
   public let labels = LabelTable()
-  private var pending: [[UInt32]: Int] = [:]
-  private var order: [[UInt32]] = []
+  /// The stacks added since the last flush, in first-seen order, with their
+  /// counts, and where each one is in them.
+  private var stacks: [[UInt32]] = []
+  private var counts: [Int] = []
+  private var places: [StackKey: Int] = [:]
   public private(set) var samplesWritten = 0
 
   public init(output: OutputFile) { self.output = output }
 
   public func add(ids stack: [UInt32], count: Int) {
     guard !stack.isEmpty, count > 0 else { return }
-    // One hash of the stack when it is already pending (the usual case).
-    if let index = pending.index(forKey: stack) {
-      pending.values[index] += count
+    let key = StackKey(stack)
+    if let place = places[key] {
+      counts[place] += count
     } else {
-      pending[stack] = count
-      order.append(stack)
+      places[key] = stacks.count
+      stacks.append(stack)
+      counts.append(count)
     }
   }
 
   public func flush() throws(SampError) {
-    guard !order.isEmpty else { return }
+    guard !stacks.isEmpty else { return }
     // Bytes appended straight from the labels: joining strings per line cost
     // more than everything else a flush does.
     var bytes: [UInt8] = []
-    bytes.reserveCapacity(order.count * 256)
+    bytes.reserveCapacity(stacks.count * 256)
     var samples = 0
-    for stack in order {
-      let count = pending[stack] ?? 0
+    for (stack, count) in zip(stacks, counts) {
       for (i, id) in stack.enumerated() {
         if i > 0 { bytes.append(UInt8(ascii: ";")) }
         let label = labels[id].utf8
@@ -45,8 +48,9 @@ public final class FoldedWriter: ProfileWriter {
       bytes.append(UInt8(ascii: "\n"))
       samples += count
     }
-    pending.removeAll(keepingCapacity: true)
-    order.removeAll(keepingCapacity: true)
+    stacks.removeAll(keepingCapacity: true)
+    counts.removeAll(keepingCapacity: true)
+    places.removeAll(keepingCapacity: true)
     labels.trim()
     do {
       try output.write(bytes: bytes)
@@ -63,4 +67,22 @@ public final class FoldedWriter: ProfileWriter {
     if value >= 10 { appendDecimal(value / 10, to: &bytes) }
     bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
   }
+}
+
+/// A stack of label IDs as a dictionary key, mixed once in a cheap pass (FNV-1a
+/// over the IDs) rather than fed to the hasher an ID at a time: a deep stack
+/// cost a hasher round per frame, every sample.
+private struct StackKey: Hashable {
+  let ids: [UInt32]
+  let mix: UInt64
+
+  init(_ ids: [UInt32]) {
+    var mix: UInt64 = 0xcbf2_9ce4_8422_2325
+    for id in ids { mix = (mix ^ UInt64(id)) &* 0x0000_0100_0000_01b3 }
+    self.ids = ids
+    self.mix = mix
+  }
+
+  func hash(into hasher: inout Hasher) { hasher.combine(mix) }
+  static func == (a: StackKey, b: StackKey) -> Bool { a.mix == b.mix && a.ids == b.ids }
 }
