@@ -167,7 +167,10 @@ final class CodeObjectCache: FrameCatalog {
     var out: [RemoteAddress] = []
     out.reserveCapacity(16)
     var seen: Set<RemoteAddress>?
+    var last: RemoteAddress?
     for code in codes {
+      if code == last { continue }  // recursion: the same code frame after frame
+      last = code
       if let set = seen {
         if !set.contains(code) {
           seen!.insert(code)
