@@ -186,11 +186,11 @@ public final class ThreadRunStateReader {
     fromSyscallFile ? file.read { Self.parseSyscall($0) } : file.read { ThreadStat(parsing: $0) }?.isRunning
   }
 
+  private static let noStack = Array("-1 0x0 0x0\n".utf8)
+
   /// "running\n"; "NR arg1 ... sp pc" for a thread blocked in syscall NR;
   /// "-1 sp pc" for one blocked outside any syscall (a page fault: running,
   /// see above), or "-1 0x0 0x0" when it has no stack left (a zombie leader).
-  private static let noStack = Array("-1 0x0 0x0\n".utf8)
-
   public static func parseSyscall(_ text: UnsafeBufferPointer<UInt8>) -> Bool? {
     guard let first = text.first else { return nil }
     if first == UInt8(ascii: "r") { return true }

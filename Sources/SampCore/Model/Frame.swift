@@ -48,7 +48,7 @@ public struct Frame: Hashable, Sendable {
 
 /// What the scheduler and the interpreter said about a thread at sample time.
 public struct ThreadActivity: Hashable, Sendable {
-  /// Running or runnable on a CPU (not blocked in the kernel).
+  /// Running, runnable, or stalled in a page fault (not waiting in a syscall).
   public var running: Bool
   /// Holds the interpreter lock (Python targets only).
   public var holdsGIL: Bool?

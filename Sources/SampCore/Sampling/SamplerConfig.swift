@@ -6,7 +6,7 @@ public struct SamplerConfig: Sendable {
   public var duration: Double?
   /// Native frames (with Python frames merged in, for a Python target).
   public var native = false
-  /// Keep threads that are not running (blocked in the kernel, idle).
+  /// Keep threads that are not running (waiting in a syscall, idle).
   public var includeIdle = false
   /// Python only: keep only the thread holding the GIL.
   public var onlyGIL = false
