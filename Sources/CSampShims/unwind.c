@@ -19,6 +19,10 @@ extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip
 
 struct sampswift_capture {
   pid_t pid;
+  // The captured thread: its memory is read through its own ID, which works
+  // when the process ID does not (a main thread that called pthread_exit
+  // leaves a zombie leader, and process_vm_readv by PID fails with ESRCH).
+  pid_t tid;
   void *upt;  // libunwind-ptrace state: finds and caches ELF unwind tables by pid
   struct user_regs_struct regs;
   uint64_t stack_start;
@@ -65,6 +69,14 @@ void sampswift_capture_set_vdso(sampswift_capture *c, uint64_t start, uint64_t e
   c->vdso_state = 0;
 }
 
+static int read_exact(pid_t pid, void *out, uint64_t address, size_t length);
+
+// The target's memory after the capture: through the captured thread, or by
+// PID once that thread has exited.
+static int read_target(const sampswift_capture *c, void *out, uint64_t address, size_t length) {
+  return read_exact(c->tid, out, address, length) == 0 || read_exact(c->pid, out, address, length) == 0 ? 0 : -1;
+}
+
 static long read_remote(pid_t pid, void *local, uint64_t address, size_t length) {
   // Page-sized pieces, so a copy that runs into the end of the stack mapping
   // still returns every readable page before it.
@@ -88,7 +100,8 @@ int sampswift_capture_thread(sampswift_capture *c, pid_t tid) {
   if (ptrace(PTRACE_GETREGS, tid, 0, &c->regs) != 0) return -errno;
   // 128 bytes below SP are the red zone a leaf function may use.
   c->stack_start = c->regs.rsp - 128;
-  long n = read_remote(c->pid, c->stack, c->stack_start, c->stack_capacity);
+  c->tid = tid;
+  long n = read_remote(tid, c->stack, c->stack_start, c->stack_capacity);
   if (n < 0) return -errno;
   c->stack_size = (size_t)n;
   return 0;
@@ -103,9 +116,7 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int
     memcpy(val, c->stack + (addr - c->stack_start), sizeof *val);
     return 0;
   }
-  struct iovec local = {val, sizeof *val};
-  struct iovec remote = {(void *)(uintptr_t)addr, sizeof *val};
-  return process_vm_readv(c->pid, &local, 1, &remote, 1, 0) == sizeof *val ? 0 : -UNW_EINVAL;
+  return read_target(c, val, addr, sizeof *val) == 0 ? 0 : -UNW_EINVAL;
 }
 
 static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg) {
@@ -153,10 +164,10 @@ static int vdso_unwind_info(sampswift_capture *c) {
   if (c->vdso_state != 0) return c->vdso_state;
   c->vdso_state = -1;
   Elf64_Ehdr eh;
-  if (read_exact(c->pid, &eh, c->vdso_start, sizeof eh) != 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) return -1;
+  if (read_target(c, &eh, c->vdso_start, sizeof eh) != 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) return -1;
   if (eh.e_phnum == 0 || eh.e_phnum > 64 || eh.e_phentsize != sizeof(Elf64_Phdr)) return -1;
   Elf64_Phdr ph[64];
-  if (read_exact(c->pid, ph, c->vdso_start + eh.e_phoff, eh.e_phnum * sizeof(Elf64_Phdr)) != 0) return -1;
+  if (read_target(c, ph, c->vdso_start + eh.e_phoff, eh.e_phnum * sizeof(Elf64_Phdr)) != 0) return -1;
   uint64_t lowest = UINT64_MAX, hdr_vaddr = 0;
   for (int i = 0; i < eh.e_phnum; i++) {
     if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr < lowest) lowest = ph[i].p_vaddr;
@@ -165,7 +176,7 @@ static int vdso_unwind_info(sampswift_capture *c) {
   if (lowest == UINT64_MAX || hdr_vaddr == 0) return -1;
   uint64_t hdr = c->vdso_start - (lowest & ~0xfffULL) + hdr_vaddr;
   uint8_t head[12];
-  if (read_exact(c->pid, head, hdr, sizeof head) != 0) return -1;
+  if (read_target(c, head, hdr, sizeof head) != 0) return -1;
   // version 1; eh_frame_ptr pcrel|sdata4 (0x1b); fde_count udata4 (0x03); table datarel|sdata4 (0x3b)
   if (head[0] != 1 || head[1] != 0x1b || head[2] != 0x03 || head[3] != 0x3b) return -1;
   uint32_t fde_count;

@@ -55,6 +55,24 @@ extension Reliability {
       #expect(profiler.stderr.contains("1 thread did not stop within 100 ms"), "\(profiler.stderr)")
     }
 
+    /// Once the main thread has called pthread_exit, the workers' stacks are
+    /// still copied and unwound: through each thread's own ID, since reads by the
+    /// process ID fail for a zombie leader (they cost every sample an error).
+    @Test func aZombieLeaderLeavesNativeStacksReadable() throws {
+      let exe = try RelFixtures.build("rel_exit")
+      let target = try TargetProcess(exe, ["leader-exit", "5"])
+      defer { target.stop() }
+      let profiler = try Background(Sampswift.executable, ["record", "--pid", String(target.pid), "--rate", "1000"])
+      defer { profiler.signal(SIGKILL) }
+      _ = try waitForTarget(target, profiler: profiler, timeout: 30)
+      #expect(try profiler.wait(timeout: 30).status == 0, "\(profiler.stderr)")
+      let summary = try #require(Summary(profiler.stderr), "\(profiler.stderr)")
+      // The leader may be caught as it exits and never reach its stop: one sample.
+      let timeouts = profiler.stderr.contains("1 thread did not stop within 100 ms") ? 1 : 0
+      #expect(summary.errors == timeouts, "\(profiler.stderr)")
+      #expect(Folded(profiler.stdout).merged.keys.contains { $0.last?.hasPrefix("rel_leaf ") == true }, "\(profiler.stdout)")
+    }
+
     /// The same through `record -- COMMAND`, where the profiler is also the parent.
     /// The command shares stdout, so the profile goes to a file.
     @Test(arguments: [["status", "3"], ["segv"]])
