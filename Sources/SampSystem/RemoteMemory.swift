@@ -60,6 +60,10 @@ extension RemoteMemory {
 /// /proc/PID/mem where the syscall is unavailable (some seccomp profiles).
 public final class ProcessMemory: RemoteMemory {
   public let pid: ProcessID
+  /// The ID reads go through: the process's, until a read by it fails with
+  /// ESRCH while the process lives on (its main thread called pthread_exit: a
+  /// zombie leader has no memory left), then another thread's, which shares it.
+  private var readerID: Int32
   private var memFD: Int32 = -1
   private var useProcMem = false
   /// The batched reads' buffer, kept between calls: a sample's prefetch is tens
@@ -71,7 +75,10 @@ public final class ProcessMemory: RemoteMemory {
   private var locals: [iovec] = []
   private var remotes: [iovec] = []
 
-  public init(pid: ProcessID) { self.pid = pid }
+  public init(pid: ProcessID) {
+    self.pid = pid
+    readerID = pid.rawValue
+  }
   deinit { if memFD >= 0 { close(memFD) } }
 
   public func read(at address: RemoteAddress, count: Int) throws(SystemError) -> [UInt8] {
@@ -84,7 +91,7 @@ public final class ProcessMemory: RemoteMemory {
       if !useProcMem {
         var local = iovec(iov_base: raw.baseAddress, iov_len: count)
         var remote = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(address.rawValue)), iov_len: count)
-        let n = sampswift_process_vm_readv(pid.rawValue, &local, 1, &remote, 1)
+        let n = vmRead(&local, 1, &remote, 1)
         if n >= 0 || (errno != ENOSYS && errno != EPERM) { return n }
         useProcMem = true
       }
@@ -115,7 +122,7 @@ public final class ProcessMemory: RemoteMemory {
         remotes.append(iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(a.rawValue)), iov_len: n))
         offset += n
       }
-      return sampswift_process_vm_readv(pid.rawValue, locals, UInt(locals.count), remotes, UInt(remotes.count))
+      return vmRead(locals, UInt(locals.count), remotes, UInt(remotes.count))
     }
     if total <= Self.largestKeptBatch { batch = flat }
     // Partial: find out which range failed by reading them one by one.
@@ -128,6 +135,20 @@ public final class ProcessMemory: RemoteMemory {
       offset += n
     }
     return out
+  }
+
+  private func vmRead(_ local: UnsafePointer<iovec>, _ localCount: UInt, _ remote: UnsafePointer<iovec>,
+                      _ remoteCount: UInt) -> Int {
+    let n = sampswift_process_vm_readv(readerID, local, localCount, remote, remoteCount)
+    guard n < 0, errno == ESRCH, let other = otherThread() else { return n }
+    readerID = other
+    return sampswift_process_vm_readv(readerID, local, localCount, remote, remoteCount)
+  }
+
+  /// A thread of the process other than the one reads went through.
+  private func otherThread() -> Int32? {
+    guard let threads = try? ProcFS.threads(of: pid) else { return nil }
+    return threads.map(\.rawValue).first { $0 != readerID }
   }
 
   private func procMemRead(_ into: UnsafeMutableRawPointer, _ count: Int, _ address: RemoteAddress) -> Int {

@@ -178,6 +178,30 @@ import Testing
     #expect(folded.merged.keys.allSatisfy { $0.last == fault }, "\(folded.describeTop())")
   }
 
+  /// The main thread ends with pthread_exit while a worker runs on: a zombie
+  /// leader has no memory left, so reads by the process ID fail (ESRCH) and go
+  /// through a live thread instead; every sample still names the worker.
+  @Test(arguments: PythonInterpreter.all)
+  func aZombieLeaderLeavesTheOtherThreadsReadable(_ python: PythonInterpreter) throws {
+    let script = Fixtures.path("python/leader_exit.py")
+    let line = try FixtureMarkers(script)
+    let target = try TargetProcess(python.path, [script])
+    defer { target.stop() }
+    let (folded, run) = try Sampswift.record(pid: target.pid, ["--duration", "1.5"])
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(Proc.state(target.pid) == "Z", "the leader was to have exited")
+    let summary = try #require(Summary(run.stderr), "\(run.stderr)")
+    #expect(summary.samples >= 50, "\(run.stderr)")
+    // The leader may be caught running as it exits: it never reaches its stop
+    // (a leader's exit is reported only after the other threads'), which costs
+    // that one sample, counted as such.
+    let timeouts = run.stderr.contains("1 thread did not stop within 100 ms") ? 1 : 0
+    #expect(summary.errors == timeouts, "\(run.stderr)")
+    let spin = "spin (leader_exit.py:\(line["SPIN"]))"
+    let spinning = folded.merged.filter { $0.key.last == spin }.values.reduce(0, +)
+    #expect(spinning * 10 >= summary.samples * 9, "\(run.stderr)\n\(folded.describeTop())")
+  }
+
   @Test(arguments: PythonInterpreter.all.filter { $0.version.major >= 3 })
   func nonASCIINamesAndFileName(_ python: PythonInterpreter) throws {
     let file = "ünïcode_😀.py"
