@@ -87,11 +87,11 @@ extension Reliability {
       defer { target.stop() }
       var stalls: [String] = []
       var wakeSeen = false
-      for attempt in 0..<3 where !wakeSeen {
-        let profiler = try Background(Sampswift.executable, ["record", "--pid", String(target.pid), "--rate", "50", "--duration", "2"])
+      for attempt in 0..<5 where !wakeSeen {
+        let profiler = try Background(Sampswift.executable, ["record", "--pid", String(target.pid), "--rate", "50", "--duration", "3"])
         defer { profiler.signal(SIGKILL) }
         #expect(profiler.waitForStderr("attached to PID"), "\(profiler.stderr)")
-        usleep(500_000)
+        usleep(1_000_000)  // past the first sample's symbol loading, even on a loaded machine
         // Between samples it sleeps ("S").
         for _ in 0..<1000 where Proc.state(profiler.pid) != "S" { usleep(100) }
         profiler.signal(SIGSTOP)
