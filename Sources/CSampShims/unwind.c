@@ -69,7 +69,11 @@ void sampswift_capture_set_vdso(sampswift_capture *c, uint64_t start, uint64_t e
   c->vdso_state = 0;
 }
 
-static int read_exact(pid_t pid, void *out, uint64_t address, size_t length);
+static int read_exact(pid_t pid, void *out, uint64_t address, size_t length) {
+  struct iovec local = {out, length};
+  struct iovec remote = {(void *)(uintptr_t)address, length};
+  return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)length ? 0 : -1;
+}
 
 // The target's memory after the capture: through the captured thread, or by
 // PID once that thread has exited.
@@ -150,12 +154,6 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, in
 static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg) {
   (void)as; (void)reg; (void)val; (void)write; (void)arg;
   return -UNW_EBADREG;
-}
-
-static int read_exact(pid_t pid, void *out, uint64_t address, size_t length) {
-  struct iovec local = {out, length};
-  struct iovec remote = {(void *)(uintptr_t)address, length};
-  return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)length ? 0 : -1;
 }
 
 // Builds a remote-table description of the vDSO's .eh_frame_hdr: the usual

@@ -322,10 +322,7 @@ public final class PythonStackSource: StackSource {
   /// After resume, for one sample's threads or a batch's: code objects looked
   /// up in one go, frames named by identity.
   private func resolve(_ threads: [Pending], _ errors: inout SampleErrors) -> [ThreadStack] {
-    var allCodes: [RemoteAddress] = []
-    allCodes.reserveCapacity(threads.reduce(0) { $0 + $1.frames.count })
-    for thread in threads { for frame in thread.frames { allCodes.append(frame.code) } }
-    let infos = codes.lookup(allCodes, memory: memory)
+    let infos = codes.lookup(Self.codeAddresses(threads), memory: memory)
     let pythonNames = threadNames.names(memory, idents: threads.map(\.ident), now: Monotonic.now())
     var out: [ThreadStack] = []
     for thread in threads {
@@ -384,10 +381,15 @@ public final class PythonStackSource: StackSource {
   /// then wait for the batch): each distinct one looked up once, not every
   /// frame (a deep stack has a few code objects, recursion one).
   private func allCodesKnown(_ kept: [Pending]) -> Bool {
+    CodeObjectCache.distinct(Self.codeAddresses(kept)).allSatisfy { codes.knows($0) }
+  }
+
+  /// The code object of every frame of these chains, in order.
+  private static func codeAddresses(_ threads: [Pending]) -> [RemoteAddress] {
     var all: [RemoteAddress] = []
-    all.reserveCapacity(kept.reduce(0) { $0 + $1.frames.count })
-    for pending in kept { for frame in pending.frames { all.append(frame.code) } }
-    return CodeObjectCache.distinct(all).allSatisfy { codes.knows($0) }
+    all.reserveCapacity(threads.reduce(0) { $0 + $1.frames.count })
+    for thread in threads { for frame in thread.frames { all.append(frame.code) } }
+    return all
   }
 
   /// The Python frames split by the C-level eval call running them, root first:
