@@ -39,8 +39,9 @@ public final class TraceSession {
     case groupStopped
     /// Created after attach; its first stop has not been seen yet.
     case starting
-    /// Interrupted, but its stop did not come in time (a thread in
-    /// uninterruptible sleep, a zombie leader): not asked again until it comes.
+    /// Interrupted, but its stop did not come in time (a thread waiting for a
+    /// CPU, in uninterruptible sleep, a zombie leader): not asked again until
+    /// it comes. It runs no instruction of its own before then.
     case stopping
   }
 
@@ -61,10 +62,18 @@ public final class TraceSession {
   /// Set when the target exec'd: mappings and interpreter must be found again.
   public private(set) var execCount = 0
 
-  /// How long `stop` waits for the threads it interrupted. Threads already
-  /// stopped are held meanwhile, so this is short; a thread that misses it is
-  /// resumed when its stop comes, and its sample is lost.
+  /// How long `stop` waits for the threads it interrupted when late ones are
+  /// of no use to the caller (native stacks). Threads already stopped are held
+  /// meanwhile, so this is short; a thread that misses it is resumed when its
+  /// stop comes, and its sample is lost.
   public static let stopTimeoutNanos: UInt64 = 100_000_000
+  /// How long `stop` waits when the caller can read late threads. An
+  /// interrupted thread cannot run an instruction of its own before its stop
+  /// (the interrupt marks it, and any return to user mode traps first), so one
+  /// still not stopped by now is as still as a stopped one: preempted, waiting
+  /// for a CPU. Far above the microseconds the interrupt takes to land, and
+  /// far below a sampling interval.
+  public static let lateAfterNanos: UInt64 = 1_000_000
   /// How long `StopWait.poll` polls: a stop on another CPU takes about 20 µs
   /// here; a target preempted before its stop is worth no more of our CPU.
   public static let stopPollNanos: UInt64 = 30_000
@@ -102,56 +111,90 @@ public final class TraceSession {
   deinit { detachAll() }
 
   public var isAlive: Bool { ended == nil && !threads.isEmpty }
-  /// Sorted; built without an intermediate dictionary (this runs every sample).
+  /// Threads the target runs (neither we nor the user hold them), those
+  /// interrupted whose stop is still to come included: to the target they
+  /// are running. Sorted; built without an intermediate dictionary (this runs
+  /// every sample).
   public var runningThreads: [ThreadID] {
     var out: [ThreadID] = []
     out.reserveCapacity(threads.count)
-    for (tid, state) in threads where state == .running { out.append(tid) }
+    for (tid, state) in threads where state == .running || state == .stopping { out.append(tid) }
     out.sort()
     return out
   }
 
-  /// Stops the given threads and returns those now stopped (a thread that exits,
-  /// is in group-stop, or does not stop within `stopTimeoutNanos` is left out).
-  /// Callers must `resume` what this returns, at once: `withStopped` does so on
-  /// every path, and `resume` handles the events this left pending.
-  public func stop(_ tids: [ThreadID], wait: StopWait = .sleep) -> [ThreadID] {
-    // An array, not a set: usually one or a few threads, and a set's storage
+  /// What `stop` holds: threads in a ptrace-stop, which the caller must resume,
+  /// and late threads, interrupted but not yet at their stop (`lateAfterNanos`),
+  /// which the caller may read but never resumes: each is let go when its stop comes.
+  public struct Held {
+    public var stopped: [ThreadID] = []
+    public var late: [ThreadID] = []
+    /// Every thread whose memory is still: the stopped and the late.
+    public var readable: [ThreadID] { late.isEmpty ? stopped : stopped + late }
+  }
+
+  /// Stops the given threads. A thread that exits or is in group-stop is left
+  /// out. One whose stop does not come in time is late when `readLate` (the
+  /// wait is then `lateAfterNanos`; threads already late are not waited for
+  /// again), else left out and counted in `stopsTimedOut` after
+  /// `stopTimeoutNanos` (native stacks need a stop: registers are read by ptrace).
+  /// Callers must `resume` the stopped threads at once: `withStopped` does so
+  /// on every path, and `resume` handles the events this left pending.
+  public func stop(_ tids: [ThreadID], wait: StopWait = .sleep, readLate: Bool = false) -> Held {
+    // Arrays, not sets: usually one or a few threads, and a set's storage
     // costs more to create than a linear search of a hundred.
     var waiting: [ThreadID] = []
     waiting.reserveCapacity(tids.count)
-    for tid in tids where threads[tid] == .running {
-      do {
-        try Ptrace.interrupt(tid)
-        threads[tid] = .stopping
-        waiting.append(tid)
-      } catch {
-        forget(tid)  // gone; its exit event still comes
+    var held = Held()
+    for tid in tids {
+      switch threads[tid] {
+      case .running:
+        do {
+          try Ptrace.interrupt(tid)
+          threads[tid] = .stopping
+          waiting.append(tid)
+        } catch {
+          forget(tid)  // gone; its exit event still comes
+        }
+      case .stopping where readLate:
+        held.late.append(tid)
+      default:
+        break
       }
     }
-    var stopped: [ThreadID] = []
-    stopped.reserveCapacity(waiting.count)
+    held.stopped.reserveCapacity(waiting.count)
     let now = Monotonic.now()
-    let deadline = now + Self.stopTimeoutNanos
+    let deadline = now + (readLate ? Self.lateAfterNanos : Self.stopTimeoutNanos)
     let pollUntil = wait == .poll ? now + Self.stopPollNanos : 0
     // Wait for any thread, never one in particular: a thread's exit is only
     // reported once others are reaped (a blocking wait on the leader of an
     // exiting process never returns), and every event must be handled anyway.
     while !waiting.isEmpty, let (who, event) = nextEvent(until: deadline, pollUntil: pollUntil) {
-      let asked = waiting.firstIndex(of: who).map { waiting.remove(at: $0) } != nil
+      var asked = waiting.firstIndex(of: who).map { waiting.remove(at: $0) } != nil
+      // A late thread that stops now is held like the others: letting it run
+      // would move what the caller is about to read.
+      if !asked, let index = held.late.firstIndex(of: who) {
+        held.late.remove(at: index)
+        asked = true
+      }
       if handleStop(who, event) {
         // Any ptrace-stop of a thread we asked for will do: read it now; its
         // interrupt stop comes later and is resumed by pollEvents.
-        if asked { stopped.append(who) } else { continueThread(who) }
+        if asked { held.stopped.append(who) } else { continueThread(who) }
       }
       // An exec takes the other threads with it, those we wait for included.
       if case .exec = event { waiting = waiting.filter { threads[$0] != nil } }
     }
-    stopsTimedOut += waiting.count { threads[$0] == .stopping }
+    let timedOut = waiting.filter { threads[$0] == .stopping }
+    if readLate {
+      held.late = held.late.filter { threads[$0] == .stopping } + timedOut
+    } else {
+      stopsTimedOut += timedOut.count
+    }
     // Events left pending (their SIGCHLD may have been taken above) are
     // handled by `resume` when it holds the leader, or else by the caller's
     // next `pollEvents`.
-    return stopped
+    return held
   }
 
   /// Resumes threads returned by `stop`, passing on any signal they were to receive.
@@ -166,11 +209,16 @@ public final class TraceSession {
     }
   }
 
-  /// Runs `body` with the threads stopped and resumes them whatever happens.
-  public func withStopped<T>(_ tids: [ThreadID], wait: StopWait = .sleep, _ body: ([ThreadID]) throws -> T) rethrows -> T {
-    let stopped = stop(tids, wait: wait)
-    defer { resume(stopped) }
-    return try body(stopped)
+  /// Runs `body` with the threads held and resumes the stopped ones whatever happens.
+  public func withStopped<T>(_ tids: [ThreadID], wait: StopWait = .sleep, readLate: Bool = false,
+                             _ body: (Held) throws -> T) rethrows -> T {
+    let held = stop(tids, wait: wait, readLate: readLate)
+    defer {
+      resume(held.stopped)
+      // A late thread whose stop came meanwhile is let go now, not at the next drain.
+      if !held.late.isEmpty { pollEvents() }
+    }
+    return try body(held)
   }
 
   /// Handles every pending event without blocking: forwards signals, follows new

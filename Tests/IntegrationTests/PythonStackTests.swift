@@ -181,6 +181,37 @@ import Testing
     #expect(folded.merged.keys.allSatisfy { $0.last == fault }, "\(folded.describeTop())")
   }
 
+  /// A thread preempted on a busy host (here a nice -20 hog on its CPU) reaches
+  /// its stop only when it runs again, but cannot run an instruction of its own
+  /// before: it is read without waiting for it, and let go when its stop comes.
+  /// It was waited for 100 ms and then left out of every sample, uncounted.
+  @Test(.enabled(if: getuid() == 0 && ProcessInfo.processInfo.activeProcessorCount >= 2,
+                 "needs root (nice -20) and a CPU of its own for the hog"),
+        arguments: PythonInterpreter.all)
+  func aThreadWaitingForACPUIsReadWithoutWaitingForIt(_ python: PythonInterpreter) throws {
+    let script = Fixtures.path("python/starved.py")
+    let line = try FixtureMarkers(script)
+    let target = try TargetProcess(python.path, [script, "0.8"])
+    defer { target.stop() }
+    let (folded, run) = try Sampswift.record(pid: target.pid, ["--duration", "1.5"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let summary = try #require(Summary(run.stderr), "\(run.stderr)")
+    #expect(summary.samples >= 100, "\(run.stderr)")
+    #expect(summary.errors == 0, "\(run.stderr)")
+    // The hog's 0.8 s is about 80 samples; on a busy host some come late.
+    #expect(summary.lateThreadReads >= 40, "\(run.stderr)")
+    // Every sample names the spinner at its line, hogged or not (the main
+    // thread may be caught once as it wakes after the hog).
+    let spin = "starved_spin (starved.py:\(line["SPIN"]))"
+    let spinning = folded.merged.filter { $0.key.last == spin }.values.reduce(0, +)
+    #expect(spinning >= summary.samples - 2, "\(run.stderr)\n\(folded.describeTop())")
+    // Resumed when its stop came: it ran on after the hog, with the profiler attached.
+    let deadline = Date().addingTimeInterval(10)
+    while target.reported("after_hog") == nil && Date() < deadline { usleep(20_000) }
+    let progress = try #require(target.reported("after_hog").flatMap { Int($0) }, "\(target.output)")
+    #expect(progress > 0)
+  }
+
   /// The main thread ends with pthread_exit while a worker runs on: a zombie
   /// leader has no memory left, so reads by the process ID fail (ESRCH) and go
   /// through a live thread instead; every sample still names the worker.

@@ -251,6 +251,8 @@ struct Summary {
   /// The largest delay of each kind, in milliseconds.
   var fellBehindMaxMs = 0.0
   var wokeLateMaxMs = 0.0
+  /// Threads read before their stop came (they waited for a CPU).
+  var lateThreadReads = 0
 
   init?(_ stderr: String) {
     guard let line = stderr.split(separator: "\n").last(where: { $0.contains(" samples (") && $0.contains(" stacks)") })
@@ -264,6 +266,9 @@ struct Summary {
     if let e = words.firstIndex(where: { $0.hasPrefix("error") }), e > 0 { errors = Int(words[e - 1]) ?? 0 }
     (fellBehind, fellBehindMaxMs) = Self.lateness(after: "fell behind ", in: line)
     (wokeLate, wokeLateMaxMs) = Self.lateness(after: "woke late ", in: line)
+    if let r = words.firstIndex(of: "threads"), r > 0, words[r...].starts(with: ["threads", "read", "before"]) {
+      lateThreadReads = Int(words[r - 1]) ?? 0
+    }
   }
 
   /// "PHRASE N times, by at most X ms" -> (N, X); (0, 0) when absent.

@@ -17,6 +17,8 @@ public final class NativeStackSource: StackSource {
   }
 
   public var summary: String { "native" }
+  /// Unwinding starts from registers, which only a stopped thread gives.
+  public var readsLateThreads: Bool { false }
 
   public func threadsToStop(_ session: TraceSession) -> StopPlan {
     let running = session.runningThreads

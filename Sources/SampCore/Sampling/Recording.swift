@@ -85,7 +85,8 @@ public enum Recording {
     parts.append(lateness(s))
     let avg = s.hold.count > 0 ? Double(s.holdTotalNanos) / Double(s.hold.count) / 1000 : 0
     parts.append("target held \(String(format1: Double(s.holdTotalNanos) / 1e6)) ms in total, per sample avg \(String(format1: avg)) µs, p50 \(s.hold.percentile(0.5)) µs, p99 \(s.hold.percentile(0.99)) µs"
-                 + (s.retakes > 0 ? ", \(s.retakes) taken twice" : ""))
+                 + (s.retakes > 0 ? ", \(s.retakes) taken twice" : "")
+                 + (s.lateThreadReads > 0 ? ", \(s.lateThreadReads) threads read before their stop came (waiting for a CPU)" : ""))
     return parts.joined(separator: "; ")
   }
 

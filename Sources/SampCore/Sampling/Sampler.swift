@@ -213,8 +213,9 @@ public final class Sampler {
     }
     let start = Monotonic.now()
     let timeoutsBefore = session.stopsTimedOut
-    let pending = session.withStopped(plan.threads, wait: plan.wait) { stopped in
-      source.capture(session, stopped: stopped, errors: &errors)
+    let pending = session.withStopped(plan.threads, wait: plan.wait, readLate: source.readsLateThreads) { threads in
+      stats.lateThreadReads += threads.late.count
+      return source.capture(session, stopped: threads.readable, errors: &errors)
     }
     held += Monotonic.now() - start
     // Its sample is lost; the thread is let go when its stop comes.

@@ -21,6 +21,9 @@ public struct SamplingStats: Sendable {
   /// Samples taken twice because the copy made while held fell short (the
   /// second hold is counted in the same sample's hold time).
   public var retakes = 0
+  /// Threads read while interrupted but not yet at their stop (preempted on
+  /// a busy machine): still, so read without waiting for them.
+  public var lateThreadReads = 0
   public var startNanos: UInt64 = 0
   public var endNanos: UInt64 = 0
 

@@ -27,8 +27,8 @@ public enum Snapshot {
     let source = try StackSources.choose(pid: pid, config: config, log: log)
     var errors = SampleErrors()
     let plan = source.threadsToStop(session)
-    let pending = session.withStopped(plan.threads, wait: plan.wait) { stopped in
-      source.capture(session, stopped: stopped, errors: &errors)
+    let pending = session.withStopped(plan.threads, wait: plan.wait, readLate: source.readsLateThreads) { held in
+      source.capture(session, stopped: held.readable, errors: &errors)
     }
     let threads = (pending.resolve(&errors) ?? []).sorted { $0.tid < $1.tid }
     return Result(pid: pid.rawValue, command: ProcFS.commandLine(of: pid), source: source.summary,

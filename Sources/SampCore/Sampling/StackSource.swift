@@ -10,7 +10,11 @@ public protocol StackSource: AnyObject {
   /// Threads to stop for this sample (none: read without stopping) and how to
   /// wait for their stops.
   func threadsToStop(_ session: TraceSession) -> StopPlan
-  /// Runs while `stopped` are held: copy what may change and return the work to
+  /// Whether `capture` can read a thread interrupted but not yet at its stop
+  /// (`TraceSession.Held.late`): memory yes, registers no.
+  var readsLateThreads: Bool { get }
+  /// Runs while `stopped` are held still (stopped, or late if the source
+  /// reads late threads): copy what may change and return the work to
   /// finish after they are resumed. Per-thread failures are counted in `errors`.
   func capture(_ session: TraceSession, stopped: [ThreadID], errors: inout SampleErrors) -> PendingStacks
   /// The target exec'd or its mappings changed in a way that needs a rescan.
