@@ -227,10 +227,9 @@ import Testing
     let summary = try #require(Summary(run.stderr), "\(run.stderr)")
     #expect(summary.samples >= 50, "\(run.stderr)")
     // The leader may be caught running as it exits: it never reaches its stop
-    // (a leader's exit is reported only after the other threads'), which costs
-    // that one sample, counted as such.
-    let timeouts = run.stderr.contains("1 thread did not stop within 100 ms") ? 1 : 0
-    #expect(summary.errors == timeouts, "\(run.stderr)")
+    // (a leader's exit is reported only after the other threads'), so it is
+    // read late, without waiting for it.
+    #expect(summary.errors == 0, "\(run.stderr)")
     let spin = "spin (leader_exit.py:\(line["SPIN"]))"
     let spinning = folded.merged.filter { $0.key.last == spin }.values.reduce(0, +)
     #expect(spinning * 10 >= summary.samples * 9, "\(run.stderr)\n\(folded.describeTop())")
