@@ -91,8 +91,8 @@ public enum Recording {
   }
 
   /// Late samples by cause: sampling too slow for the rate (lower it), or the
-  /// machine running the profiler late (a busy host; the profile is less even
-  /// in time either way).
+  /// machine running the profiler late, waking it late or preempting it while
+  /// it sampled (a busy host; the profile is less even in time either way).
   static func lateness(_ s: SamplingStats) -> String {
     var parts: [String] = []
     if s.overranSamples > 0 {

@@ -35,6 +35,8 @@ public final class Sampler {
   /// past the part it shares with the last one are looked up.
   private var lastStacks: [Int32: (identities: [UInt64], ids: [UInt32])] = [:]
   static let maxLastStacks = 4096
+  /// How long the last sample held the target (its stops' wait included).
+  private var lastHoldNanos: UInt64 = 0
 
   public init(config: SamplerConfig, session: TraceSession, source: StackSource) {
     self.config = config
@@ -54,9 +56,14 @@ public final class Sampler {
     var ending: Ending?
     execsSeen = session.execCount
     // When the profiler's own work (a sample, a flush, the target's events)
-    // last ended: a late tick that came while it still ran is ours, one that
-    // came while the profiler slept is the machine's.
+    // last ended: a late tick that came while it still ran may be ours, one
+    // that came while the profiler slept is the machine's.
     var busyUntil = start
+    // When the last sample began, on the wall clock and on the profiler's
+    // own CPU clock: work that ran past a tick only because the machine kept
+    // the profiler off the CPU meanwhile is the machine's too.
+    var sampleStart = start
+    var sampleStartCPU = OwnCPUTime.now()
 
     sampling: while ending == nil {
       // Sleep until the next tick, handling traced-thread events as they come.
@@ -100,7 +107,7 @@ public final class Sampler {
         // Behind: take this sample now, then go on from now. Taking the missed
         // ones back to back would put them all in whatever the target does at
         // this moment and skew the profile; they are counted instead.
-        if busyUntil > scheduled {
+        if busyUntil > scheduled, ownWorkMadeLate(since: sampleStart, cpu: sampleStartCPU, tick: scheduled + interval) {
           stats.overranSamples += 1
           stats.maxOverrunLagNanos = max(stats.maxOverrunLagNanos, lag)
         } else {
@@ -112,6 +119,8 @@ public final class Sampler {
       }
       scheduled += nextInterval(interval)
 
+      sampleStart = now
+      sampleStartCPU = OwnCPUTime.now()
       takeSample(writer: writer)
       if stats.samples == 1 {
         // The first sample loads symbols and caches (warm-up): the schedule
@@ -129,6 +138,14 @@ public final class Sampler {
     stats.endNanos = Monotonic.now()
     if ending != .outputClosed, flush(writer) == false { ending = .outputClosed }
     return ending ?? .durationElapsed
+  }
+
+  /// Whether the profiler's own work since the last sample began would have
+  /// run past `tick` even with a CPU to itself (see `SamplingStats.ownWorkMadeLate`).
+  private func ownWorkMadeLate(since start: UInt64, cpu: UInt64, tick: UInt64) -> Bool {
+    let longestWait = source.readsLateThreads ? TraceSession.lateAfterNanos : TraceSession.stopTimeoutNanos
+    return SamplingStats.ownWorkMadeLate(start: start, cpuUsed: OwnCPUTime.now() &- cpu, hold: lastHoldNanos,
+                                         longestWait: longestWait, tick: tick)
   }
 
   private func nextInterval(_ interval: UInt64) -> UInt64 {
@@ -162,6 +179,7 @@ public final class Sampler {
       Monotonic.sleep(min(Self.retakeDelayNanos, UInt64(1e9 / config.rate) / 4))
       stacks = hold(plan, &errors, &held).resolve(&errors)
     }
+    lastHoldNanos = held
     if !plan.threads.isEmpty {
       stats.holdTotalNanos += held
       stats.hold.record(nanos: held)

@@ -5,9 +5,11 @@ public struct SamplingStats: Sendable {
   public var errors = SampleErrors()
   /// Samples taken later than scheduled by more than one interval, by cause:
   /// the profiler's own work (a sample, a flush, the target's events) still
-  /// ran when the tick came, so sampling cannot keep this rate ("fell behind");
-  /// or the profiler was idle by then and the machine woke it late ("woke
-  /// late": a busy or stalled host, which a lower rate does not cure).
+  /// ran when the tick came and would have even with a CPU to itself, so
+  /// sampling cannot keep this rate ("fell behind"); or the machine ran the
+  /// profiler late, waking it late from its sleep or keeping it off the CPU
+  /// while it sampled ("woke late": a busy or stalled host, which a lower
+  /// rate does not cure).
   public var overranSamples = 0
   public var lateWakeups = 0
   /// The largest delay behind schedule of each kind, in nanoseconds.
@@ -30,6 +32,16 @@ public struct SamplingStats: Sendable {
   public init() {}
 
   public var elapsedSeconds: Double { Double(endNanos &- startNanos) / 1e9 }
+
+  /// Whether work that began at `start` (wall clock, ns) would have run past
+  /// `tick` even with a CPU to itself: its CPU time, and the wait for the
+  /// target's stops, which is part of sampling (the hold, but at most as long
+  /// as a stop is waited for: the rest of a longer hold is the profiler kept
+  /// off the CPU). Only then does a lower rate help ("fell behind");
+  /// otherwise the machine ran the profiler late ("woke late").
+  static func ownWorkMadeLate(start: UInt64, cpuUsed: UInt64, hold: UInt64, longestWait: UInt64, tick: UInt64) -> Bool {
+    start &+ cpuUsed &+ min(hold, longestWait) > tick
+  }
   public var achievedRate: Double { elapsedSeconds > 0 ? Double(samples) / elapsedSeconds : 0 }
 }
 
