@@ -212,6 +212,29 @@ import Testing
     #expect(progress > 0)
   }
 
+  /// A thread started on a builtin runs no Python code: it has a thread state
+  /// but no frame. Its samples have nothing to name, so they stay out of the
+  /// profile, but the summary counts them (they were lost without a word), and
+  /// a dump shows the thread with no frames.
+  @Test(arguments: PythonInterpreter.all)
+  func aThreadOutsidePythonCodeIsCountedNotLost(_ python: PythonInterpreter) throws {
+    let script = Fixtures.path("python/no_frame.py")
+    let target = try TargetProcess(python.path, [script])
+    defer { target.stop() }
+    usleep(100_000)  // the thread started and holds the interpreter lock
+    let (folded, run) = try Sampswift.record(pid: target.pid, ["--duration", "1"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let summary = try #require(Summary(run.stderr), "\(run.stderr)")
+    #expect(summary.samples >= 50, "\(run.stderr)")
+    #expect(summary.errors == 0, "\(run.stderr)")
+    // The main thread, waiting for the lock, may be caught as it wakes to ask.
+    #expect(summary.withoutPython >= summary.samples - 2, "\(run.stderr)")
+    #expect(folded.total == summary.stacks)
+    let dump = try Sampswift.run(["dump", "--pid", String(target.pid)])
+    #expect(dump.status == 0, "\(dump.stderr)")
+    #expect(dump.stdout.contains("(running, holds the GIL)\n    (no frames)"), "\(dump.stdout)")
+  }
+
   /// The main thread ends with pthread_exit while a worker runs on: a zombie
   /// leader has no memory left, so reads by the process ID fail (ESRCH) and go
   /// through a live thread instead; every sample still names the worker.

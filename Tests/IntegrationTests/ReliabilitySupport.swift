@@ -253,6 +253,8 @@ struct Summary {
   var wokeLateMaxMs = 0.0
   /// Threads read before their stop came (they waited for a CPU).
   var lateThreadReads = 0
+  /// Threads sampled outside Python code, left out of the profile.
+  var withoutPython = 0
 
   init?(_ stderr: String) {
     guard let line = stderr.split(separator: "\n").last(where: { $0.contains(" samples (") && $0.contains(" stacks)") })
@@ -268,6 +270,9 @@ struct Summary {
     (wokeLate, wokeLateMaxMs) = Self.lateness(after: "woke late ", in: line)
     if let r = words.firstIndex(of: "threads"), r > 0, words[r...].starts(with: ["threads", "read", "before"]) {
       lateThreadReads = Int(words[r - 1]) ?? 0
+    }
+    if let w = words.firstIndex(of: "without"), w > 1, words[(w - 1)...].starts(with: ["stacks", "without", "a", "Python"]) {
+      withoutPython = Int(words[w - 2]) ?? 0
     }
   }
 

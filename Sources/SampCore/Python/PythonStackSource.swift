@@ -348,8 +348,10 @@ public final class PythonStackSource: StackSource {
         } else {
           // Identities, not frames: the sampler labels them from a memo, and
           // building fifty frames a sample cost more than the rest of resolve.
+          // Empty when the thread runs no Python code (a C thread holding a
+          // thread state, the interpreter's own start or end): kept, so the
+          // sampler counts it and a dump shows it.
           let identities = try codes.identities(for: thread.frames, infos: infos)
-          guard !identities.isEmpty else { continue }  // no Python code running in this thread
           out.append(ThreadStack(tid: thread.tid.rawValue, name: name, activity: activity, identities: identities,
                                  catalog: codes))
         }

@@ -82,6 +82,9 @@ public enum Recording {
     } else {
       parts.append("0 errors")
     }
+    if s.stacksWithoutPython > 0 {
+      parts.append("\(s.stacksWithoutPython) stacks without a Python frame (threads outside Python code, left out)")
+    }
     parts.append(lateness(s))
     let avg = s.hold.count > 0 ? Double(s.holdTotalNanos) / Double(s.hold.count) / 1000 : 0
     parts.append("target held \(String(format1: Double(s.holdTotalNanos) / 1e6)) ms in total, per sample avg \(String(format1: avg)) µs, p50 \(s.hold.percentile(0.5)) µs, p99 \(s.hold.percentile(0.99)) µs"

@@ -198,6 +198,10 @@ public final class Sampler {
   private func record(_ stacks: [ThreadStack], _ errors: SampleErrors, _ writer: ProfileWriter) {
     for (kind, n) in errors.counts { stats.errors.count(kind, n) }
     for stack in stacks {
+      if stack.identities?.isEmpty == true {
+        stats.stacksWithoutPython += 1  // nothing to draw, but not lost without a word
+        continue
+      }
       let ids = labelIDs(stack, writer.labels)
       if config.threadRoots {
         let root = writer.labels.id(FrameLabeler.sanitize("thread \(stack.name ?? "?") (\(stack.tid))"))
