@@ -46,6 +46,25 @@ extension Reliability {
       }
     }
 
+    /// Threads caught at their first instruction, right after clone, where
+    /// glibc leaves no unwind information: each is one frame (__clone3), not a
+    /// data address repeated for a hundred frames (what libunwind's guess gave,
+    /// one sample of most short threads).
+    @Test func newThreadsUnwindToCodeOnly() throws {
+      let exe = try RelFixtures.build("rel_threads")
+      // The command shares stdout, so the profile goes to a file.
+      let file = FileManager.default.temporaryDirectory.appendingPathComponent("rel-new-threads-\(getpid()).folded").path
+      defer { try? FileManager.default.removeItem(atPath: file) }
+      let result = try Sampswift.run(["record", "--rate", "1000", "--threads", "-o", file, "--", exe, "1500", "untraced"], timeout: 90)
+      #expect(result.status == 0 && !result.signaled, "\(result.stderr)")
+      let profile = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+      let problems = profileProblems(profile, result.stderr)
+      #expect(problems.isEmpty, "\(problems)")
+      let folded = Folded(profile)
+      #expect(folded.lines.allSatisfy { $0.frames.count <= 20 }, "\(folded.lines.map(\.frames.count).max() ?? 0) frames")
+      #expect(folded.lines.contains { $0.frames.last?.hasPrefix("rel_leaf ") == true }, "\(profile.prefix(2000))")
+    }
+
     @Test func forkedChildrenRunUntraced() throws {
       let runs = Soak.pick(ci: 2, soak: 20)
       for _ in 0..<runs {

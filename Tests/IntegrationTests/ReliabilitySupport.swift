@@ -293,6 +293,14 @@ func profileProblems(_ stdout: String, _ stderr: String) -> [String] {
   let folded = Folded(stdout)
   if !folded.malformed.isEmpty { problems.append("malformed lines: \(folded.malformed.prefix(3))") }
   if !stdout.isEmpty && !stdout.hasSuffix("\n") { problems.append("output ends mid-line") }
+  // The fixtures have symbols: an unnamed address three times in a row is an
+  // unwinder's guess (a data address read as return addresses), not a stack.
+  let guessed = folded.lines.filter { line in
+    line.frames.indices.dropFirst(2).contains { i in
+      line.frames[i].hasSuffix(" (?)") && line.frames[i] == line.frames[i - 1] && line.frames[i] == line.frames[i - 2]
+    }
+  }
+  if !guessed.isEmpty { problems.append("\(guessed.count) stacks repeat an unnamed address: \(guessed[0].frames.suffix(4))") }
   if let summary = Summary(stderr) {
     if summary.stacks != folded.total {
       problems.append("summary says \(summary.stacks) stacks, output has \(folded.total)")

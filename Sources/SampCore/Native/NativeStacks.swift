@@ -7,11 +7,13 @@ public final class NativeStacks {
   private let pid: ProcessID
   private var unwinder: NativeUnwinder
   private var symbolizer: Symbolizer?
+  private let code: CodeRanges
 
   public init(pid: ProcessID) {
     self.pid = pid
     unwinder = NativeUnwinder(pid: pid)
     symbolizer = try? Symbolizer(pid: pid)
+    code = CodeRanges(pid: pid)
   }
 
   /// While `tid` is held: copy what unwinding needs into `slot`.
@@ -21,7 +23,7 @@ public final class NativeStacks {
 
   /// After resume: the frames of `slot`, root first, inlined functions expanded.
   public func frames(slot: Int) throws(SystemError) -> [Frame] {
-    let ips = try unwinder.unwind(slot: slot)
+    let ips = code.trim(try unwinder.unwind(slot: slot))
     if ips.isEmpty { throw .unwind(code: 0) }
     return symbolize(ips)
   }
@@ -46,5 +48,6 @@ public final class NativeStacks {
   public func reset() {
     unwinder = NativeUnwinder(pid: pid)
     symbolizer = try? Symbolizer(pid: pid)
+    code.reset()
   }
 }
