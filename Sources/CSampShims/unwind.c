@@ -256,3 +256,31 @@ int sampswift_capture_unwind(void *space, sampswift_capture *c, uint64_t *ips, i
   current = NULL;
   return count;
 }
+
+// Whether the bytes before `address` end with a call instruction (x86-64):
+// E8 rel32, or FF /2 (through a register or memory, 2 to 7 bytes long).
+static int follows_call(const sampswift_capture *c, uint64_t address) {
+  uint8_t b[8];
+  if (address < sizeof b || read_target(c, b, address - sizeof b, sizeof b) != 0) return 0;
+  if (b[3] == 0xE8) return 1;
+  for (int length = 2; length <= 7; length++) {
+    const uint8_t *call = b + sizeof b - length;
+    if (call[0] == 0xFF && ((call[1] >> 3) & 7) == 2) return 1;
+  }
+  return 0;
+}
+
+int sampswift_capture_unwind_from_stack_top(void *space, sampswift_capture *c, uint64_t *ips, int max_frames) {
+  // The copy starts 128 bytes (the red zone) below the stack pointer.
+  if (c->stack_size < 128 + sizeof(uint64_t)) return -UNW_EINVAL;
+  uint64_t return_address;
+  memcpy(&return_address, c->stack + 128, sizeof return_address);
+  // A word that is no return address (a new thread's stack top) gives nothing.
+  if (!follows_call(c, return_address)) return 0;
+  struct user_regs_struct saved = c->regs;
+  c->regs.rip = return_address;
+  c->regs.rsp += sizeof return_address;
+  int n = sampswift_capture_unwind(space, c, ips, max_frames);
+  c->regs = saved;
+  return n;
+}

@@ -58,4 +58,15 @@ public final class NativeUnwinder {
     if n < 0 { throw .unwind(code: n) }
     return Array(ips[0..<Int(n)])
   }
+
+  /// The frames above the innermost, taking the stack's top word as its
+  /// return address (see `sampswift_capture_unwind_from_stack_top`); empty
+  /// when that gives nothing.
+  public func unwindFromStackTop(slot: Int) -> [UInt64] {
+    guard slot < slots.count else { return [] }
+    let n = ips.withUnsafeMutableBufferPointer {
+      sampswift_capture_unwind_from_stack_top(space, slots[slot], $0.baseAddress, Int32($0.count))
+    }
+    return n > 0 ? Array(ips[0..<Int(n)]) : []
+  }
 }

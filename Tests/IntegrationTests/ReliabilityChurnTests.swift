@@ -49,7 +49,9 @@ extension Reliability {
     /// Threads caught at their first instruction, right after clone, where
     /// glibc leaves no unwind information: each is one frame (__clone3), not a
     /// data address repeated for a hundred frames (what libunwind's guess gave,
-    /// one sample of most short threads).
+    /// one sample of most short threads). The thread that called clone, caught
+    /// at the same instruction, is unwound from the return address on top of
+    /// its stack: its callers show (it was one frame).
     @Test func newThreadsUnwindToCodeOnly() throws {
       let exe = try RelFixtures.build("rel_threads")
       // The command shares stdout, so the profile goes to a file.
@@ -63,6 +65,10 @@ extension Reliability {
       let folded = Folded(profile)
       #expect(folded.lines.allSatisfy { $0.frames.count <= 20 }, "\(folded.lines.map(\.frames.count).max() ?? 0) frames")
       #expect(folded.lines.contains { $0.frames.last?.hasPrefix("rel_leaf ") == true }, "\(profile.prefix(2000))")
+      let creating = folded.lines.filter { line in
+        line.frames.last?.hasPrefix("__clone3 ") == true && line.frames.contains { $0.hasPrefix("main (rel_threads.c:") }
+      }
+      #expect(creating.contains { $0.frames.contains { $0.hasPrefix("pthread_create ") } }, "\(profile.prefix(3000))")
     }
 
     @Test func forkedChildrenRunUntraced() throws {

@@ -30,5 +30,9 @@ size_t sampswift_capture_stack_size(const sampswift_capture *capture);
 // count or a negative libunwind error.
 void *sampswift_copy_unwind_space_create(void);
 int sampswift_capture_unwind(void *space, sampswift_capture *capture, uint64_t *ips, int max_frames);
+// The same from the return address at the top of the stack, as if the
+// innermost function had saved nothing yet (its first instruction, or glibc's
+// clone3 at its syscall, which has no unwind information): the frames above it.
+int sampswift_capture_unwind_from_stack_top(void *space, sampswift_capture *capture, uint64_t *ips, int max_frames);
 
 #endif

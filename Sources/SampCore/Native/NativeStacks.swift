@@ -23,8 +23,16 @@ public final class NativeStacks {
 
   /// After resume: the frames of `slot`, root first, inlined functions expanded.
   public func frames(slot: Int) throws(SystemError) -> [Frame] {
-    let ips = code.trim(try unwinder.unwind(slot: slot))
+    var ips = code.trim(try unwinder.unwind(slot: slot))
     if ips.isEmpty { throw .unwind(code: 0) }
+    if ips.count == 1 {
+      // Stopped where the unwind information gives no caller: try the stack's
+      // top word as the return address (right for a function that has saved
+      // nothing yet, such as clone3 at its syscall in the thread that called it;
+      // a new thread's top word is no code address, and adds nothing).
+      let above = unwinder.unwindFromStackTop(slot: slot)
+      if let first = above.first, code.contains(first) { ips += code.trim(above) }
+    }
     return symbolize(ips)
   }
 
