@@ -74,6 +74,8 @@ public final class TraceSession {
   /// for a CPU. Far above the microseconds the interrupt takes to land, and
   /// far below a sampling interval.
   public static let lateAfterNanos: UInt64 = 1_000_000
+  /// How long `stop` waits for a stop, with or without reading late threads.
+  public static func longestStopWait(readLate: Bool) -> UInt64 { readLate ? lateAfterNanos : stopTimeoutNanos }
   /// How long `StopWait.poll` polls: a stop on another CPU takes about 20 µs
   /// here; a target preempted before its stop is worth no more of our CPU.
   public static let stopPollNanos: UInt64 = 30_000
@@ -164,7 +166,7 @@ public final class TraceSession {
     }
     held.stopped.reserveCapacity(waiting.count)
     let now = Monotonic.now()
-    let deadline = now + (readLate ? Self.lateAfterNanos : Self.stopTimeoutNanos)
+    let deadline = now + Self.longestStopWait(readLate: readLate)
     let pollUntil = wait == .poll ? now + Self.stopPollNanos : 0
     // Wait for any thread, never one in particular: a thread's exit is only
     // reported once others are reaped (a blocking wait on the leader of an

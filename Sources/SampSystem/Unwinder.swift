@@ -52,9 +52,7 @@ public final class NativeUnwinder {
   /// Phase 2, any time before `slot` is reused: instruction pointers, innermost first.
   public func unwind(slot: Int) throws(SystemError) -> [UInt64] {
     guard slot < slots.count else { throw .unwind(code: -1) }
-    let n = ips.withUnsafeMutableBufferPointer {
-      sampswift_capture_unwind(space, slots[slot], $0.baseAddress, Int32($0.count))
-    }
+    let n = unwind(slot, with: sampswift_capture_unwind)
     if n < 0 { throw .unwind(code: n) }
     return Array(ips[0..<Int(n)])
   }
@@ -64,9 +62,14 @@ public final class NativeUnwinder {
   /// when that gives nothing.
   public func unwindFromStackTop(slot: Int) -> [UInt64] {
     guard slot < slots.count else { return [] }
-    let n = ips.withUnsafeMutableBufferPointer {
-      sampswift_capture_unwind_from_stack_top(space, slots[slot], $0.baseAddress, Int32($0.count))
-    }
+    let n = unwind(slot, with: sampswift_capture_unwind_from_stack_top)
     return n > 0 ? Array(ips[0..<Int(n)]) : []
+  }
+
+  private func unwind(
+    _ slot: Int,
+    with unwinder: (UnsafeMutableRawPointer?, OpaquePointer?, UnsafeMutablePointer<UInt64>?, Int32) -> Int32
+  ) -> Int32 {
+    ips.withUnsafeMutableBufferPointer { unwinder(space, slots[slot], $0.baseAddress, Int32($0.count)) }
   }
 }

@@ -30,8 +30,7 @@ public final class NativeStacks {
       // top word as the return address (right for a function that has saved
       // nothing yet, such as clone3 at its syscall in the thread that called it;
       // a new thread's top word is no code address, and adds nothing).
-      let above = unwinder.unwindFromStackTop(slot: slot)
-      if let first = above.first, code.contains(first) { ips += code.trim(above) }
+      ips = code.trim(ips + unwinder.unwindFromStackTop(slot: slot))
     }
     return symbolize(ips)
   }

@@ -143,9 +143,8 @@ public final class Sampler {
   /// Whether the profiler's own work since the last sample began would have
   /// run past `tick` even with a CPU to itself (see `SamplingStats.ownWorkMadeLate`).
   private func ownWorkMadeLate(since start: UInt64, cpu: UInt64, tick: UInt64) -> Bool {
-    let longestWait = source.readsLateThreads ? TraceSession.lateAfterNanos : TraceSession.stopTimeoutNanos
-    return SamplingStats.ownWorkMadeLate(start: start, cpuUsed: OwnCPUTime.now() &- cpu, hold: lastHoldNanos,
-                                         longestWait: longestWait, tick: tick)
+    SamplingStats.ownWorkMadeLate(start: start, cpuUsed: OwnCPUTime.now() &- cpu, hold: lastHoldNanos,
+                                  longestWait: TraceSession.longestStopWait(readLate: source.readsLateThreads), tick: tick)
   }
 
   private func nextInterval(_ interval: UInt64) -> UInt64 {
