@@ -7,7 +7,7 @@ public struct ProcessID: RawRepresentable, Hashable, Sendable, Comparable, Custo
   public init(rawValue: Int32) { self.rawValue = rawValue }
   public init(_ value: Int32) { self.rawValue = value }
   public var description: String { String(rawValue) }
-  public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+  @inlinable public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
   @inlinable public static func == (a: Self, b: Self) -> Bool { a.rawValue == b.rawValue }
   @inlinable public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 }
@@ -18,7 +18,7 @@ public struct ThreadID: RawRepresentable, Hashable, Sendable, Comparable, Custom
   public init(rawValue: Int32) { self.rawValue = rawValue }
   public init(_ value: Int32) { self.rawValue = value }
   public var description: String { String(rawValue) }
-  public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+  @inlinable public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
   @inlinable public static func == (a: Self, b: Self) -> Bool { a.rawValue == b.rawValue }
   @inlinable public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 }
@@ -26,16 +26,16 @@ public struct ThreadID: RawRepresentable, Hashable, Sendable, Comparable, Custom
 /// An address in the target's memory. Never dereferenced locally.
 public struct RemoteAddress: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible {
   public var rawValue: UInt64
-  public init(rawValue: UInt64) { self.rawValue = rawValue }
-  public init(_ value: UInt64) { self.rawValue = value }
-  public static let null = RemoteAddress(0)
-  public var isNull: Bool { rawValue == 0 }
+  @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }
+  @inlinable public init(_ value: UInt64) { self.rawValue = value }
+  @inlinable public static var null: RemoteAddress { RemoteAddress(0) }
+  @inlinable public var isNull: Bool { rawValue == 0 }
   public var description: String { "0x" + String(rawValue, radix: 16) }
-  public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+  @inlinable public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
   @inlinable public static func == (a: Self, b: Self) -> Bool { a.rawValue == b.rawValue }
   @inlinable public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
-  public static func + (a: Self, offset: Int) -> Self {
+  @inlinable public static func + (a: Self, offset: Int) -> Self {
     RemoteAddress(offset >= 0 ? a.rawValue &+ UInt64(offset) : a.rawValue &- UInt64(-offset))
   }
-  public static func - (a: Self, b: Self) -> Int64 { Int64(bitPattern: a.rawValue &- b.rawValue) }
+  @inlinable public static func - (a: Self, b: Self) -> Int64 { Int64(bitPattern: a.rawValue &- b.rawValue) }
 }

@@ -164,23 +164,24 @@ public final class ProcessMemory: RemoteMemory {
 /// never a trap: garbage in the target costs a sample, not the profiler.
 public struct ByteView: Sendable {
   /// A slice shares the storage it was cut from: a view into a cached page costs no copy.
-  private let bytes: ArraySlice<UInt8>
-  public init(_ bytes: [UInt8]) { self.bytes = bytes[...] }
-  public init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
-  public var count: Int { bytes.count }
+  /// Inlinable, as are the reads below: a stack walk makes several per frame.
+  @usableFromInline let bytes: ArraySlice<UInt8>
+  @inlinable public init(_ bytes: [UInt8]) { self.bytes = bytes[...] }
+  @inlinable public init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
+  @inlinable public var count: Int { bytes.count }
 
-  @inline(__always)
-  private func load<T: FixedWidthInteger>(_ offset: Int, as: T.Type) -> T {
+  @inlinable @inline(__always)
+  func load<T: FixedWidthInteger>(_ offset: Int, as: T.Type) -> T {
     guard offset >= 0, offset + MemoryLayout<T>.size <= bytes.count else { return 0 }
     return bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
   }
-  public func u8(at offset: Int) -> UInt8 { load(offset, as: UInt8.self) }
-  public func u16(at offset: Int) -> UInt16 { load(offset, as: UInt16.self) }
-  public func u32(at offset: Int) -> UInt32 { load(offset, as: UInt32.self) }
-  public func i32(at offset: Int) -> Int32 { load(offset, as: Int32.self) }
-  public func u64(at offset: Int) -> UInt64 { load(offset, as: UInt64.self) }
-  public func i64(at offset: Int) -> Int64 { load(offset, as: Int64.self) }
-  public func pointer(at offset: Int) -> RemoteAddress { RemoteAddress(u64(at: offset)) }
+  @inlinable public func u8(at offset: Int) -> UInt8 { load(offset, as: UInt8.self) }
+  @inlinable public func u16(at offset: Int) -> UInt16 { load(offset, as: UInt16.self) }
+  @inlinable public func u32(at offset: Int) -> UInt32 { load(offset, as: UInt32.self) }
+  @inlinable public func i32(at offset: Int) -> Int32 { load(offset, as: Int32.self) }
+  @inlinable public func u64(at offset: Int) -> UInt64 { load(offset, as: UInt64.self) }
+  @inlinable public func i64(at offset: Int) -> Int64 { load(offset, as: Int64.self) }
+  @inlinable public func pointer(at offset: Int) -> RemoteAddress { RemoteAddress(u64(at: offset)) }
   public func slice(_ offset: Int, _ count: Int) -> [UInt8] {
     guard offset >= 0, count >= 0, offset <= bytes.count else { return [] }
     let start = bytes.startIndex + offset

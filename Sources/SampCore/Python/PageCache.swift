@@ -91,7 +91,8 @@ final class PageCache: RemoteMemory {
     guard count > 0, offset + count <= Self.pageSize, pages.count < Self.maxPages else {
       return ByteView(try read(at: address, count: count))
     }
-    let page = try self.page(first)
+    // Frames sit side by side: most reads are in the page of the last one.
+    let page = first == lastStart ? lastPage : try self.page(first)
     let start = page.startIndex + offset
     return ByteView(page[start..<start + count])
   }

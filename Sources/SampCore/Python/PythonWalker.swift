@@ -239,11 +239,23 @@ public final class PythonWalker {
 
   /// Innermost first. Shim frames (owner >= ownerCStack, 3.12+) are skipped and
   /// mark the frame above them as an entry frame.
-  public func walkFrames(_ memory: RemoteMemory, from first: RemoteAddress) throws(PythonReadError) -> [CapturedFrame] {
+  /// Generic so that a capture's walk over its `PageCache` is specialized: the
+  /// page lookup and field reads of every frame inline instead of dispatching.
+  public func walkFrames<Memory: RemoteMemory>(_ memory: Memory, from first: RemoteAddress) throws(PythonReadError) -> [CapturedFrame] {
     var frames: [CapturedFrame] = []
     frames.reserveCapacity(Self.framesReserved)
     var address = first
     let size = frameReadSize
+    // The layout's fields once, not once a frame (the loop calls out to read
+    // pages, so the compiler cannot keep them in registers for us).
+    let previousOffset = layout.framePrevious, codeOffset = layout.frameCode
+    let tagMask = ~layout.executableTagMask
+    let maxFrames = limits.maxFrames
+    let ownerOffset = layout.frameOwner, cStackOwner = layout.ownerCStack
+    let adaptiveOffset = layout.codeCodeAdaptive, instrOffset = layout.frameInstrPtr
+    let entryOffset = layout.frameIsEntry
+    let lastiOffset = layout.frameLasti, lastiScale = layout.lastiIsCodeUnits ? 2 : 1
+    let interpreterFrames = layout.frameModel == .interpreterFrame
     // Brent's cycle check: compare with a frame saved at power-of-two steps; no
     // set to hash into while the target is held.
     var saved = RemoteAddress.null
@@ -253,7 +265,7 @@ public final class PythonWalker {
     while !address.isNull {
       if address == saved { throw .corruptData("cycle in the frame chain") }
       steps += 1
-      guard steps <= limits.maxFrames else { throw .badSize(what: "frame chain length", value: steps) }
+      guard steps <= maxFrames else { throw .badSize(what: "frame chain length", value: steps) }
       sinceSaved += 1
       if sinceSaved == power {
         saved = address
@@ -261,30 +273,27 @@ public final class PythonWalker {
         sinceSaved = 0
       }
       let view = try self.view(memory, address, size)
-      address = view.pointer(at: layout.framePrevious)
-      let code = RemoteAddress(view.u64(at: layout.frameCode) & ~layout.executableTagMask)
-      switch layout.frameModel {
-      case .frameObject:
-        guard let lastiOffset = layout.frameLasti else { throw .corruptData("layout has no f_lasti") }
-        let lasti = Int(view.i32(at: lastiOffset))
+      address = view.pointer(at: previousOffset)
+      let code = RemoteAddress(view.u64(at: codeOffset) & tagMask)
+      guard interpreterFrames else {
+        guard let lastiOffset else { throw .corruptData("layout has no f_lasti") }
         // Up to 3.10 every Python call is a C-level eval call of its own.
-        frames.append(CapturedFrame(code: code, byteOffset: layout.lastiIsCodeUnits ? lasti * 2 : lasti, isEntry: true))
-      case .interpreterFrame:
-        let owner = layout.frameOwner.map { Int(view.u8(at: $0)) }
-        if let owner, let shim = layout.ownerCStack, owner >= shim {
-          if !frames.isEmpty { frames[frames.count - 1].isEntry = true }
-          continue
-        }
-        guard !code.isNull, let adaptive = layout.codeCodeAdaptive, let instrOffset = layout.frameInstrPtr else {
-          throw .corruptData("interpreter frame without code or instruction pointer")
-        }
-        let instr = view.pointer(at: instrOffset)
-        let delta = instr - (code + adaptive)
-        guard delta >= -2, delta < 1 << 30 else { throw .corruptData("instruction pointer outside its code object") }
-        frames.append(CapturedFrame(
-          code: code, byteOffset: Int(delta), ownedByGenerator: owner == Self.ownedByGenerator,
-          isEntry: layout.frameIsEntry.map { view.u8(at: $0) != 0 } ?? false))
+        frames.append(CapturedFrame(code: code, byteOffset: Int(view.i32(at: lastiOffset)) * lastiScale, isEntry: true))
+        continue
       }
+      let owner = ownerOffset.map { Int(view.u8(at: $0)) }
+      if let owner, let cStackOwner, owner >= cStackOwner {
+        if !frames.isEmpty { frames[frames.count - 1].isEntry = true }
+        continue
+      }
+      guard !code.isNull, let adaptiveOffset, let instrOffset else {
+        throw .corruptData("interpreter frame without code or instruction pointer")
+      }
+      let delta = view.pointer(at: instrOffset) - (code + adaptiveOffset)
+      guard delta >= -2, delta < 1 << 30 else { throw .corruptData("instruction pointer outside its code object") }
+      frames.append(CapturedFrame(
+        code: code, byteOffset: Int(delta), ownedByGenerator: owner == Self.ownedByGenerator,
+        isEntry: entryOffset.map { view.u8(at: $0) != 0 } ?? false))
     }
     return frames
   }
@@ -294,7 +303,7 @@ public final class PythonWalker {
   private func read(_ memory: RemoteMemory, _ address: RemoteAddress, _ count: Int) throws(PythonReadError) -> [UInt8] {
     do { return try memory.read(at: address, count: count) } catch { throw .unreadableMemory(address, count: count) }
   }
-  private func view(_ memory: RemoteMemory, _ address: RemoteAddress, _ count: Int) throws(PythonReadError) -> ByteView {
+  private func view<Memory: RemoteMemory>(_ memory: Memory, _ address: RemoteAddress, _ count: Int) throws(PythonReadError) -> ByteView {
     do { return try memory.view(at: address, count: count) } catch { throw .unreadableMemory(address, count: count) }
   }
   private func pointer(_ memory: RemoteMemory, _ address: RemoteAddress) throws(PythonReadError) -> RemoteAddress {
