@@ -18,7 +18,7 @@ final class CodeInfo {
   /// When the header was last found to match (CLOCK_MONOTONIC ns).
   var checkedAt: UInt64
   /// Byte offset -> frame identity, filled as samples ask.
-  private var identities: [Int: UInt64] = [:]
+  private var identities = IntegerMap<UInt64>()
   /// The last answer: a caller's frame keeps its offset (the call it waits
   /// in) sample after sample, and recursion repeats it, so most asks are
   /// this one and skip the dictionary's hashing.
@@ -44,13 +44,14 @@ final class CodeInfo {
   func identity(at byteOffset: Int, format: PythonLayout.LineTableFormat) -> UInt64 {
     if byteOffset == lastOffset { return lastIdentity }
     let identity: UInt64
-    if let known = identities[byteOffset] {
+    let key = UInt64(bitPattern: Int64(byteOffset))
+    if let known = identities[key] {
       identity = known
     } else {
       let line = LineTable.line(forByteOffset: byteOffset, table: lineTable, firstLine: firstLine, format: format)
       identity = UInt64(serial) << 32 | UInt64(UInt32(truncatingIfNeeded: (line ?? -1) + 1))
-      if identities.count >= 512 { identities.removeAll(keepingCapacity: true) }
-      identities[byteOffset] = identity
+      if identities.count >= 512 { identities.removeAll() }
+      identities.insert(identity, for: key)
     }
     lastOffset = byteOffset
     lastIdentity = identity

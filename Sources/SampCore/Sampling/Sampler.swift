@@ -27,7 +27,7 @@ public final class Sampler {
   /// Label IDs of frames already labelled, valid for one generation of the
   /// writer's label table: by identity for stacks given as identities, by
   /// frame for the rest.
-  private var identityLabels: [UInt64: UInt32] = [:]
+  private var identityLabels = IntegerMap<UInt32>()
   private var frameLabels: [Frame: UInt32] = [:]
   private var labelsGeneration = 0
   /// Each thread's last stack given as identities, and its label IDs: a stack
@@ -250,7 +250,7 @@ public final class Sampler {
   /// and building a label, with path shortening and sanitizing, costs more).
   private func labelIDs(_ stack: ThreadStack, _ table: LabelTable) -> [UInt32] {
     if table.generation != labelsGeneration {
-      identityLabels.removeAll(keepingCapacity: true)
+      identityLabels.removeAll()
       frameLabels.removeAll(keepingCapacity: true)
       lastStacks.removeAll(keepingCapacity: true)
       labelsGeneration = table.generation
@@ -280,9 +280,9 @@ public final class Sampler {
   /// too), memoized on that one integer; `frame` is asked only on a miss.
   private func identityLabel(_ identity: UInt64, _ table: LabelTable, _ frame: () -> Frame?) -> UInt32 {
     if let known = identityLabels[identity] { return known }
-    if identityLabels.count >= LabelTable.maxLabels { identityLabels.removeAll(keepingCapacity: true) }  // bound memory
+    if identityLabels.count >= LabelTable.maxLabels { identityLabels.removeAll() }  // bound memory
     let id = table.id(frame().map { config.labels.label($0) } ?? "?")
-    identityLabels[identity] = id
+    identityLabels.insert(id, for: identity)
     return id
   }
 
