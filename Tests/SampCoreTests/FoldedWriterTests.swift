@@ -13,6 +13,8 @@ import Testing
     ("/root/.pyenv/versions/3.12.1/lib/python3.12/threading.py", "threading.py"),
     ("/root/.pyenv/versions/3.12.1/lib/python3.12/asyncio/events.py", "asyncio/events.py"),
     ("/srv/app/worker.py", "worker.py"),
+    ("/home/jörg/lib/python3.12/site-packages/größe/x.py", "größe/x.py"),
+    ("/home/jörg/größe.py", "größe.py"),
     ("<string>", "<string>"),
   ])
   func shortensPythonPaths(path: String, short: String) {

@@ -78,15 +78,15 @@ public struct FrameLabeler: Sendable {
 
 extension String {
   /// The index just past the last occurrence of `needle`, without Foundation.
+  /// Compared as UTF-8 bytes: stepping back a Character at a time cost more
+  /// than the rest of a frame's label.
   func endOfLast(_ needle: String) -> String.Index? {
-    let n = needle.count
-    guard n > 0, count >= n else { return nil }
-    var i = endIndex
-    while true {
-      guard let start = index(i, offsetBy: -n, limitedBy: startIndex) else { return nil }
-      if self[start..<i] == needle { return i }
-      if i == startIndex { return nil }
-      i = index(before: i)
+    let hay = Array(utf8), pattern = Array(needle.utf8)
+    guard !pattern.isEmpty, hay.count >= pattern.count else { return nil }
+    for start in stride(from: hay.count - pattern.count, through: 0, by: -1)
+    where hay[start..<start + pattern.count].elementsEqual(pattern) {
+      return utf8.index(utf8.startIndex, offsetBy: start + pattern.count)
     }
+    return nil
   }
 }
