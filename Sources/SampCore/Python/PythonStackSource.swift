@@ -382,10 +382,22 @@ public final class PythonStackSource: StackSource {
   }
 
   /// Whether the cache has every code object of these chains (their naming can
-  /// then wait for the batch): each distinct one looked up once, not every
-  /// frame (a deep stack has a few code objects, recursion one).
+  /// then wait for the batch): each distinct one looked up once (the first 16
+  /// kept in mind), not every frame: a deep stack has a few code objects,
+  /// recursion one. No list of addresses is built for it: this runs every sample.
   private func allCodesKnown(_ kept: [Pending]) -> Bool {
-    CodeObjectCache.distinct(Self.codeAddresses(kept)).allSatisfy { codes.knows($0) }
+    var checked: [RemoteAddress] = []
+    checked.reserveCapacity(16)
+    for thread in kept {
+      var last = RemoteAddress.null
+      for frame in thread.frames where frame.code != last {
+        last = frame.code
+        if checked.contains(frame.code) { continue }
+        guard codes.knows(frame.code) else { return false }
+        if checked.count < 16 { checked.append(frame.code) }
+      }
+    }
+    return true
   }
 
   /// The code object of every frame of these chains, in order.
