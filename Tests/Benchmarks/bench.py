@@ -268,6 +268,22 @@ def parse_sampswift_summary(text):
     return s
 
 
+def summary_line(text):
+    """sampswift's end-of-run summary line, kept with any run that fell behind:
+    the figures beside the count (hold p99, late reads, lag) say why."""
+    lines = [l for l in text.splitlines() if " samples (" in l]
+    return lines[-1] if lines else text[-300:]
+
+
+def late_detail(summaries):
+    """The first late run's own account, for a bar cell: how late, and the hold."""
+    if not summaries:
+        return ""
+    lag = re.search(r"fell behind \d+ times?, by at most ([\d.]+) ms", summaries[0])
+    hold = re.search(r"p99 (\d+) µs", summaries[0])
+    return " [first: by %s ms, hold p99 %s µs]" % (lag.group(1) if lag else "?", hold.group(1) if hold else "?")
+
+
 def parse_pyspy_summary(text):
     s = {"behind_warnings": text.count("behind in sampling")}
     m = re.search(r"Samples: (\d+) Errors: (\d+)", text)
@@ -486,6 +502,7 @@ def bench_slowdown(bench):
                 row["late"] = median(x.get("late") for x in results)
                 row["late_max"] = max((x.get("late") or 0) for x in results)
                 row["woke_late_max"] = max((x.get("woke_late") or 0) for x in results)
+                row["late_summaries"] = [summary_line(x.get("stderr", "")) for x in results if x.get("late")]
                 row["hold_p50_us"] = median(x.get("hold_p50_us") for x in results)
                 row["python_frames"] = all(x.get("python") for x in results)
             if name == "py-spy":
@@ -574,6 +591,7 @@ def bench_slowdown_paired(bench):
             held = []  # sampswift: % of its run the target was held
             late = []
             woke_late = []
+            late_summaries = []
             out = os.path.join(bench.out_dir, "paired.out")
             while True:
                 t0 = time.monotonic()
@@ -598,13 +616,16 @@ def bench_slowdown_paired(bench):
                         held.append(summary["held_ms"] / 10 / summary["seconds"])
                     late.append(summary.get("late") or 0)
                     woke_late.append(summary.get("woke_late") or 0)
+                    if summary.get("late"):
+                        late_summaries.append("window %d: %s" % (len(on), summary_line(text)))
+                        log("    fell behind in window %d: %s" % (len(on), summary_line(text)))
                 time.sleep(settle)
         finally:
             target.kill()
             target.wait()
         row = {"python": version, "target": shape, "rate": rate, "mode": mode, "profiler": name,
                "off_rates": off, "on_rates": on, "held_pct": median(held), "late": sum(late) if late else None,
-               "woke_late": sum(woke_late) if woke_late else None}
+               "woke_late": sum(woke_late) if woke_late else None, "late_summaries": late_summaries}
         row.update(paired_figures(off, on))
         log("  %s, %s at %d Hz %s: %s" % (name, shape, rate, mode, fmt(row["slowdown_pct"], "%+.1f%%")))
         rows.append(row)
@@ -1147,7 +1168,8 @@ def verdicts(results):
                     "%s%% (%s ±%s%%), %s" % (
                         fmt(value), spread_name(**busy100), fmt(noise),
                         ("never behind" if behind == 0 else "fell behind %d times in a run or window" % behind)
-                        + (" (woke late %d times: the host)" % woke if woke else "")),
+                        + (" (woke late %d times: the host)" % woke if woke else "")
+                        + late_detail((row or {}).get("late_summaries", []) + (pair_row or {}).get("late_summaries", []))),
                     "meets" if ok else ("within noise of the bar" if ok is None else "MISSES")))
     hold = find(results.get("hold"), profiler="sampswift", depth=50, threads=1, idle=False)
     # The floor measured among the hold runs when there is one (same minutes, same host state).
