@@ -21,7 +21,7 @@ final class CodeInfo {
   private var identities = IntegerMap<UInt64>()
   /// The last answer: a caller's frame keeps its offset (the call it waits
   /// in) sample after sample, and recursion repeats it, so most asks are
-  /// this one and skip the dictionary's hashing.
+  /// this one and skip the map.
   private var lastOffset = -1
   private var lastIdentity: UInt64 = 0
 
