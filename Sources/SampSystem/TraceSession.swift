@@ -61,6 +61,9 @@ public final class TraceSession {
   public private(set) var stopsTimedOut = 0
   /// Set when the target exec'd: mappings and interpreter must be found again.
   public private(set) var execCount = 0
+  /// Threads found to be zombies while their stop was still to come: an
+  /// exited leader, which never stops and has no stack left.
+  private var zombies: Set<ThreadID> = []
 
   /// How long `stop` waits for the threads it interrupted when late ones are
   /// of no use to the caller (native stacks). Threads already stopped are held
@@ -131,6 +134,11 @@ public final class TraceSession {
   public struct Held {
     public var stopped: [ThreadID] = []
     public var late: [ThreadID] = []
+    /// Without late reads: threads asked to stop at an earlier sample whose
+    /// stop has still not come (an uninterruptible wait, a zombie leader),
+    /// neither read nor resumed. The caller counts them (`isZombie` tells
+    /// the ones with nothing left to read).
+    public var stillStopping: [ThreadID] = []
     /// Every thread whose memory is still: the stopped and the late.
     public var readable: [ThreadID] { late.isEmpty ? stopped : stopped + late }
   }
@@ -160,6 +168,8 @@ public final class TraceSession {
         }
       case .stopping where readLate:
         held.late.append(tid)
+      case .stopping:
+        held.stillStopping.append(tid)
       default:
         break
       }
@@ -197,6 +207,16 @@ public final class TraceSession {
     // handled by `resume` when it holds the leader, or else by the caller's
     // next `pollEvents`.
     return held
+  }
+
+  /// Whether `tid` is a zombie (its /proc state), remembered once seen: a
+  /// zombie never comes back. For threads whose stop does not come; call it
+  /// after resuming, not while threads are held.
+  public func isZombie(_ tid: ThreadID) -> Bool {
+    if zombies.contains(tid) { return true }
+    guard ProcFS.threadStat(pid, tid)?.state == UInt8(ascii: "Z") else { return false }
+    zombies.insert(tid)
+    return true
   }
 
   /// Resumes threads returned by `stop`, passing on any signal they were to receive.
@@ -312,6 +332,7 @@ public final class TraceSession {
 
   private func forget(_ tid: ThreadID) {
     threads[tid] = nil
+    zombies.remove(tid)
     pendingSignals[tid] = nil
     inGroupStop.remove(tid)
   }

@@ -55,6 +55,29 @@ extension Reliability {
       #expect(profiler.stderr.contains("1 thread did not stop within 100 ms"), "\(profiler.stderr)")
     }
 
+    /// A thread whose stop does not come for a while (a vfork parent waits
+    /// for its child uninterruptibly) costs every sample it misses, each
+    /// counted: one wait of 100 ms, then "still not stopped" until the child
+    /// is gone, after which it is sampled again. (A zombie leader, above, is
+    /// not counted again: it has no stack left.)
+    @Test func aThreadThatStaysUnstoppableIsCountedEverySample() throws {
+      let exe = try RelFixtures.build("rel_vfork")
+      let target = try TargetProcess(exe, ["1000"])
+      defer { target.stop() }
+      let profiler = try Background(Sampswift.executable, ["record", "--pid", String(target.pid), "--idle", "--rate", "100"])
+      defer { profiler.signal(SIGKILL) }
+      _ = try waitForTarget(target, profiler: profiler, timeout: 30)
+      #expect(try profiler.wait(timeout: 30).status == 0, "\(profiler.stderr)")
+      let waitedMs = try #require(target.reported("vfork_ms").flatMap { Double($0) }, "\(target.output)")
+      #expect(profiler.stderr.contains("1 thread did not stop within 100 ms"), "\(profiler.stderr)")
+      let missed = Summary.errorCount("thread still not stopped since an earlier sample", in: profiler.stderr)
+      // About one a sample for the rest of the wait (100 Hz, jittered).
+      let expected = (waitedMs - 100) / 10
+      #expect(Double(missed) > expected * 0.5 && Double(missed) < expected * 1.5 + 5,
+              "waited \(waitedMs) ms, missed \(missed): \(profiler.stderr)")
+      #expect(Folded(profiler.stdout).merged.keys.contains { $0.last?.hasPrefix("rel_leaf ") == true }, "\(profiler.stdout)")
+    }
+
     /// Once the main thread has called pthread_exit, the workers' stacks are
     /// still copied and unwound: through each thread's own ID, since reads by the
     /// process ID fail for a zombie leader (they cost every sample an error).

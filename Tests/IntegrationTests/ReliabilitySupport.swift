@@ -276,6 +276,13 @@ struct Summary {
     }
   }
 
+  /// The count of one kind of error ("N KIND" in the summary's errors), 0 when absent.
+  static func errorCount(_ kind: String, in stderr: String) -> Int {
+    guard let range = stderr.range(of: " " + kind) else { return 0 }
+    let digits = stderr[..<range.lowerBound].reversed().prefix { $0.isNumber }
+    return Int(String(digits.reversed())) ?? 0
+  }
+
   /// "PHRASE N times, by at most X ms" -> (N, X); (0, 0) when absent.
   private static func lateness(after phrase: String, in line: Substring) -> (Int, Double) {
     guard let rest = line.components(separatedBy: phrase).dropFirst().first else { return (0, 0) }

@@ -234,14 +234,19 @@ public final class Sampler {
     }
     let start = Monotonic.now()
     let timeoutsBefore = session.stopsTimedOut
+    var stillStopping: [ThreadID] = []
     let pending = session.withStopped(plan.threads, wait: plan.wait, readLate: source.readsLateThreads) { threads in
       stats.lateThreadReads += threads.late.count
+      stillStopping = threads.stillStopping
       return source.capture(session, stopped: threads.readable, errors: &errors)
     }
     held += Monotonic.now() - start
     // Its sample is lost; the thread is let go when its stop comes.
     let timedOut = session.stopsTimedOut - timeoutsBefore
     if timedOut > 0 { errors.count("thread did not stop within \(TraceSession.stopTimeoutNanos / 1_000_000) ms", timedOut) }
+    // And so is every later one until then, unless it is a zombie (no stack to lose).
+    let missed = stillStopping.filter { !session.isZombie($0) }.count
+    if missed > 0 { errors.count("thread still not stopped since an earlier sample", missed) }
     return pending
   }
 
