@@ -147,7 +147,8 @@ public final class TraceSession {
   /// out. One whose stop does not come in time is late when `readLate` (the
   /// wait is then `lateAfterNanos`; threads already late are not waited for
   /// again), else left out and counted in `stopsTimedOut` after
-  /// `stopTimeoutNanos` (native stacks need a stop: registers are read by ptrace).
+  /// `stopTimeoutNanos` (native stacks need a stop: registers are read by ptrace)
+  /// and listed in `Held.stillStopping` by later calls until its stop comes.
   /// Callers must `resume` the stopped threads at once: `withStopped` does so
   /// on every path, and `resume` handles the events this left pending.
   public func stop(_ tids: [ThreadID], wait: StopWait = .sleep, readLate: Bool = false) -> Held {

@@ -7,6 +7,7 @@ import Testing
   /// (a serial in the high half), through growth, replacement and emptying.
   @Test func agreesWithDictionary() {
     var map = IntegerMap<UInt32>()
+    #expect(map.isEmpty && map[0] == nil && map[.max] == nil, "an unused map answers without storage")
     var truth: [UInt64: UInt32] = [:]
     var random = SystemRandomNumberGenerator()
     var keys: [UInt64] = []

@@ -4,17 +4,16 @@
 /// one multiply (Fibonacci hashing: the product's top bits pick the slot), after
 /// xoring in a per-process random seed so that no target can choose keys that
 /// pile into one slot. Open addressing with linear probing, at most half full.
-/// No single removal: memos are bounded by emptying them whole.
+/// No single removal: memos are bounded by emptying them whole. Storage comes
+/// with the first insert: a code object's memo is one of thousands, most small.
 struct IntegerMap<Value> {
-  private var slots: [(key: UInt64, value: Value)?]
-  private var shift: UInt64
+  private var slots: [(key: UInt64, value: Value)?] = []
+  /// 64 less log2 of the slot count.
+  private var shift: UInt64 = 64
   private let seed = integerMapSeed
   private(set) var count = 0
 
-  init() {
-    slots = Array(repeating: nil, count: 16)
-    shift = 64 - 4
-  }
+  init() {}
 
   var isEmpty: Bool { count == 0 }
 
@@ -24,6 +23,7 @@ struct IntegerMap<Value> {
   }
 
   subscript(key: UInt64) -> Value? {
+    guard !slots.isEmpty else { return nil }
     let mask = slots.count - 1
     var i = home(key)
     while let slot = slots[i] {
@@ -58,8 +58,9 @@ struct IntegerMap<Value> {
 
   private mutating func grow() {
     let old = slots
-    slots = Array(repeating: nil, count: old.count * 2)
-    shift -= 1
+    let size = max(8, old.count * 2)
+    slots = Array(repeating: nil, count: size)
+    shift = 64 - UInt64(size.trailingZeroBitCount)
     count = 0
     for case let (key, value)? in old { insert(value, for: key) }
   }
