@@ -43,6 +43,9 @@ struct Record: ParsableCommand {
   @Flag(help: "Read without stopping the threads (Python): less overhead, some torn samples.")
   var nonblocking = false
 
+  @Flag(help: "Report where the profiler's own CPU time goes, by phase of a sample (for benchmarks: adds a clock read a phase).")
+  var cpuPhases = false
+
   @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write the profile to this file instead of stdout.", valueName: "file"))
   var output: String?
 
@@ -78,6 +81,7 @@ struct Record: ParsableCommand {
     config.onlyGIL = gil
     config.threadRoots = threads
     config.nonblocking = nonblocking
+    config.cpuPhases = cpuPhases
     config.namingBatch = SamplerConfig.namingBatch(forRate: rate)
     config.labels = FrameLabeler(
       lineMode: nolineno ? .none : (function ? .functionStart : .current),

@@ -67,6 +67,7 @@ public enum Recording {
       break
     }
     log.info(summaryLine(sampler.stats))
+    if sampler.stats.cpuPhases.enabled { log.info(cpuPhasesLine(sampler.stats.cpuPhases)) }
     if launched {
       // Our own child: reap it if it has ended, so it never lingers as a zombie.
       _ = Spawn.reap(pid, blocking: false)
@@ -91,6 +92,15 @@ public enum Recording {
                  + (s.retakes > 0 ? ", \(s.retakes) taken twice" : "")
                  + (s.lateThreadReads > 0 ? ", \(s.lateThreadReads) threads read before their stop came (waiting for a CPU)" : ""))
     return parts.joined(separator: "; ")
+  }
+
+  /// `--cpu-phases`: the profiler's own CPU time a sample, by phase.
+  static func cpuPhasesLine(_ phases: CPUPhases) -> String {
+    let each = phases.microsPerSample
+    let total = each.reduce(0) { $0 + $1.micros }
+    return "own CPU a sample (µs, over \(phases.samples) samples after the first): "
+      + each.map { "\($0.phase.name) \(String(format1: $0.micros))" }.joined(separator: ", ")
+      + "; total \(String(format1: total))"
   }
 
   /// Late samples by cause: sampling too slow for the rate (lower it), or the

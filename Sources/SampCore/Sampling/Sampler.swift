@@ -42,6 +42,7 @@ public final class Sampler {
     self.config = config
     self.session = session
     self.source = source
+    stats.cpuPhases = CPUPhases(enabled: config.cpuPhases)
   }
 
   /// Records until the duration ends, the target ends, the user stops us, or the
@@ -64,6 +65,7 @@ public final class Sampler {
     // the profiler off the CPU meanwhile is the machine's too.
     var sampleStart = start
     var sampleStartCPU = OwnCPUTime.now()
+    stats.cpuPhases.restart()
 
     sampling: while ending == nil {
       // Sleep until the next tick, handling traced-thread events as they come.
@@ -90,7 +92,10 @@ public final class Sampler {
           break sampling
         }
         if now >= nextFlush {
-          if flush(writer) == false {
+          stats.cpuPhases.end(.wake)
+          let flushed = flush(writer)
+          stats.cpuPhases.end(.flush)
+          if flushed == false {
             ending = .outputClosed
             break sampling
           }
@@ -121,11 +126,13 @@ public final class Sampler {
 
       sampleStart = now
       sampleStartCPU = OwnCPUTime.now()
+      stats.cpuPhases.end(.wake)
       takeSample(writer: writer)
       if stats.samples == 1 {
         // The first sample loads symbols and caches (warm-up): the schedule
         // starts after it rather than counting that time as falling behind.
         scheduled = Monotonic.now() + nextInterval(interval)
+        stats.cpuPhases.restart()
       }
       if let how = session.ended {
         ending = .targetEnded(how)
@@ -166,9 +173,11 @@ public final class Sampler {
       rescan(writer)
     }
     let plan = source.threadsToStop(session)
+    stats.cpuPhases.end(.plan)
     var errors = SampleErrors()
     var held: UInt64 = 0
     var stacks = hold(plan, &errors, &held).resolve(&errors)
+    stats.cpuPhases.end(.resolve)
     if stacks == nil {
       // The copy fell short of what the source read after resume, or a
       // stopped thread was caught mid-change: take the sample again (the
@@ -177,6 +186,7 @@ public final class Sampler {
       stats.retakes += 1
       Monotonic.sleep(min(Self.retakeDelayNanos, UInt64(1e9 / config.rate) / 4))
       stacks = hold(plan, &errors, &held).resolve(&errors)
+      stats.cpuPhases.end(.resolve)
     }
     lastHoldNanos = held
     if !plan.threads.isEmpty {
@@ -191,6 +201,8 @@ public final class Sampler {
     }
     stats.samples += 1
     record(stacks ?? [], errors, writer)
+    stats.cpuPhases.end(.record)
+    stats.cpuPhases.countSample()
   }
 
   /// Adds named stacks to the profile (one sample's, or a drained batch's).
@@ -230,16 +242,21 @@ public final class Sampler {
   /// adds the time they were held to `held`.
   private func hold(_ plan: StopPlan, _ errors: inout SampleErrors, _ held: inout UInt64) -> PendingStacks {
     if plan.threads.isEmpty {
-      return config.nonblocking ? source.capture(session, stopped: [], errors: &errors) : .empty
+      guard config.nonblocking else { return .empty }  // nothing to stop or copy: no phase of its own
+      defer { stats.cpuPhases.end(.capture) }
+      return source.capture(session, stopped: [], errors: &errors)
     }
     let start = Monotonic.now()
     let timeoutsBefore = session.stopsTimedOut
     var stillStopping: [ThreadID] = []
     let pending = session.withStopped(plan.threads, wait: plan.wait, readLate: source.readsLateThreads) { threads in
+      stats.cpuPhases.end(.stop)
       stats.lateThreadReads += threads.late.count
       stillStopping = threads.stillStopping
+      defer { stats.cpuPhases.end(.capture) }
       return source.capture(session, stopped: threads.readable, errors: &errors)
     }
+    stats.cpuPhases.end(.resume)
     held += Monotonic.now() - start
     // Its sample is lost; the thread is let go when its stop comes.
     let timedOut = session.stopsTimedOut - timeoutsBefore

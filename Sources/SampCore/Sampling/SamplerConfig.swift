@@ -23,6 +23,8 @@ public struct SamplerConfig: Sendable {
   /// miss); a batch pays that once. Only a sampler, which drains the source,
   /// may set more: see `namingBatch(forRate:)`.
   public var namingBatch = 1
+  /// Measure the profiler's own CPU time by phase (`CPUPhases`).
+  public var cpuPhases = false
 
   public init() {}
 

@@ -31,6 +31,8 @@ public struct SamplingStats: Sendable {
   public var stacksWithoutPython = 0
   public var startNanos: UInt64 = 0
   public var endNanos: UInt64 = 0
+  /// The profiler's own CPU time by phase (only with `--cpu-phases`).
+  public var cpuPhases = CPUPhases(enabled: false)
 
   public init() {}
 

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+/// `--cpu-phases`: the profiler's own CPU time a sample, by phase, as the
+/// benchmark reads it beside the floor sampler's.
+@Suite(.serialized) struct CPUPhasesTests {
+  static let phaseNames = ["wake", "plan", "stop", "capture", "resume", "resolve", "record", "flush"]
+
+  /// The phase line parsed: samples counted, µs a phase in order, the total.
+  struct Phases {
+    var samples: Int
+    var micros: [(name: String, value: Double)]
+    var total: Double
+
+    init?(_ stderr: String) {
+      guard let line = stderr.split(separator: "\n").first(where: { $0.contains("own CPU a sample") }),
+        let over = line.range(of: "over "), let colon = line.range(of: "): "), let semicolon = line.range(of: "; total ")
+      else { return nil }
+      guard let samples = Int(line[over.upperBound...].prefix { $0.isNumber }),
+        let total = Double(line[semicolon.upperBound...])
+      else { return nil }
+      self.samples = samples
+      self.total = total
+      micros = line[colon.upperBound..<semicolon.lowerBound].split(separator: ", ").compactMap { part in
+        let words = part.split(separator: " ")
+        guard words.count == 2, let value = Double(words[1]) else { return nil }
+        return (String(words[0]), value)
+      }
+    }
+
+    subscript(_ name: String) -> Double? { micros.first { $0.name == name }?.value }
+  }
+
+  /// A busy thread is stopped, copied and resumed every sample, so those
+  /// phases cost something; the phases add up to the total, and a loop that
+  /// ran 1.5 s on one thread cannot have used more CPU than that.
+  @Test func aBusyTargetPaysEveryPhase() throws {
+    let python = try #require(PythonInterpreter.all.first { $0.name == "3.12" } ?? PythonInterpreter.all.last)
+    let spin = "import sys\nprint('ready'); sys.stdout.flush()\nwhile True: pass\n"
+    let target = try TargetProcess(python.path, ["-c", spin])
+    defer { target.stop() }
+    let (folded, result) = try Sampswift.record(pid: target.pid, ["--duration", "1.5", "--rate", "100", "--cpu-phases"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let summary = try #require(Summary(result.stderr), "\(result.stderr)")
+    let phases = try #require(Phases(result.stderr), "\(result.stderr)")
+    #expect(phases.micros.map(\.name) == Self.phaseNames, "\(result.stderr)")
+    #expect(phases.samples == summary.samples - 1, "\(result.stderr)")
+    #expect(summary.samples >= 100, "\(result.stderr)")
+    for name in ["wake", "plan", "stop", "capture", "resume", "resolve"] {
+      #expect((phases[name] ?? 0) > 0, "\(name): \(result.stderr)")
+    }
+    let sum = phases.micros.reduce(0) { $0 + $1.value }
+    #expect(abs(sum - phases.total) <= 0.5, "\(result.stderr)")
+    #expect(phases.total * Double(phases.samples) < 1.5e6 * 1.1, "\(result.stderr)")
+    #expect(folded.total == summary.stacks, "\(result.stderr)")
+  }
+
+  /// A target whose only thread sleeps is never stopped (Python-only mode):
+  /// nothing is charged to stopping, copying or resuming, while its state is
+  /// still read every sample.
+  @Test func anIdleTargetIsNeverStoppedSoThoseSamplesCostNoStop() throws {
+    let python = try #require(PythonInterpreter.all.first { $0.name == "3.12" } ?? PythonInterpreter.all.last)
+    let sleep = "import sys, time\nprint('ready'); sys.stdout.flush()\ntime.sleep(600)\n"
+    let target = try TargetProcess(python.path, ["-c", sleep])
+    defer { target.stop() }
+    let (_, result) = try Sampswift.record(pid: target.pid, ["--duration", "1", "--rate", "100", "--cpu-phases"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let phases = try #require(Phases(result.stderr), "\(result.stderr)")
+    #expect(phases.samples >= 50, "\(result.stderr)")
+    #expect(phases["stop"] == 0 && phases["capture"] == 0 && phases["resume"] == 0, "\(result.stderr)")
+    #expect((phases["plan"] ?? 0) > 0 && (phases["wake"] ?? 0) > 0, "\(result.stderr)")
+  }
+
+  /// Without the flag there is no phase line (and no clock read a phase).
+  @Test func noPhaseLineWithoutTheFlag() throws {
+    let python = try #require(PythonInterpreter.all.last)
+    let sleep = "import sys, time\nprint('ready'); sys.stdout.flush()\ntime.sleep(600)\n"
+    let target = try TargetProcess(python.path, ["-c", sleep])
+    defer { target.stop() }
+    let (_, result) = try Sampswift.record(pid: target.pid, ["--duration", "0.3", "--rate", "100"])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(Summary(result.stderr) != nil && Phases(result.stderr) == nil, "\(result.stderr)")
+  }
+}
