@@ -1006,6 +1006,69 @@ def bench_cpu_placement(bench):
             for (name, placement), values in measured.items()]
 
 
+CPU_PHASES = ["wake", "plan", "stop", "capture", "resume", "resolve", "record", "flush"]
+
+
+def parse_cpu_phases(text):
+    """The per-sample phase line of sampswift --cpu-phases or `floor sampler ... phases`, in µs."""
+    for line in text.splitlines():
+        if "own CPU a sample" in line:
+            return {name: float(value) for name, value in re.findall(r"(\w+) (\d+\.\d+)", line.split(":", 1)[1])}
+    return {}
+
+
+def bench_cpu_phases(bench):
+    """Where each sampler's own CPU goes, phase by phase: sampswift --cpu-phases and the floor
+    sampler's `phases` mode read their thread's CPU clock after each phase of a sample. Each alone
+    with its target (target on CPU 1, sampler on CPU 0, as in "other CPU" above), by turns. The
+    reads add a syscall a phase to both, so the totals are above those of the CPU section; the
+    phases compare like for like: what the kernel costs the least possible sampler, and what
+    sampswift adds."""
+    if os.cpu_count() < 2 or not shutil.which("taskset"):
+        return []
+    seconds, rounds = (5, 1) if bench.args.quick else (10, 3)
+    names = bench.profilers.available(["sampswift", "floor-sampler"])
+    version = main_python(bench.pythons)
+    log("cpu phases: %s alone, %d s each, %d rounds" % (" and ".join(names), seconds, rounds))
+    measured = {name: [] for name in names}
+    for r in range(rounds):
+        for name in (names if r % 2 == 0 else list(reversed(names))):
+            target = subprocess.Popen(pin_prefix(1) + [bench.pythons[version], FIXED_WORK, "--depth", "60", "--vary",
+                                                       "--seconds", str(seconds + 20)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            w = None
+            try:
+                target.stdout.readline()
+                target.stdin.write("go\n")
+                target.stdin.flush()
+                out = os.path.join(bench.out_dir, "cpu-phases.out")
+                if name == "floor-sampler":
+                    argv = bench.profilers.argv(name, target.pid, 100, "python", out) + ["phases"]
+                else:
+                    argv = bench.profilers.argv(name, target.pid, 100, "python", out, extra=("--cpu-phases",))
+                w = Watched(pin_prefix(0) + argv, Profilers.MARKERS.get(name))
+                w.wait_attached()
+                time.sleep(seconds)
+                w.proc.send_signal(signal.SIGINT)
+                phases = parse_cpu_phases(w.finish())
+                if phases:
+                    measured[name].append(phases)
+            finally:
+                if w is not None and w.proc.poll() is None:
+                    w.proc.kill()
+                    w.proc.wait()
+                target.kill()
+                target.wait()
+    rows = []
+    for phase in CPU_PHASES:
+        row = {"phase": phase}
+        for name in names:
+            values = [m[phase] for m in measured[name] if phase in m]
+            row[name] = median(values) if values else None
+        rows.append(row)
+    return rows
+
+
 def bench_accuracy(bench):
     rounds = 5
     seconds = 1.5 if bench.args.quick else 3.0
@@ -1375,6 +1438,28 @@ def write_report(results, path):
                   "median of the runs, over the middle of each run.", "",
                   table(["profiler", "placement", "CPU µs/sample", "CPU at 100 Hz", "runs µs/sample"], rows), ""]
 
+    ph = results.get("cpu_phases")
+    if ph:
+        def total(name):
+            values = [r.get(name) for r in ph if r.get(name) is not None]
+            return sum(values) if values else None
+        rows = [[r["phase"], fmt(r.get("floor-sampler"), "%.1f", "–"), fmt(r.get("sampswift"), "%.1f", "–"),
+                 fmt(r.get("sampswift") - r.get("floor-sampler") if r.get("sampswift") is not None
+                     and r.get("floor-sampler") is not None else None, "%+.1f", "–")] for r in ph]
+        ft, st = total("floor-sampler"), total("sampswift")
+        rows.append(["total", fmt(ft), fmt(st), fmt(st - ft if ft is not None and st is not None else None, "%+.1f")])
+        lines += ["### Where the CPU goes", "",
+                  "CPU µs a sample by phase, each sampler alone with its target at 100 Hz (target on CPU 1, "
+                  "sampler on CPU 0), the median of the runs: `sampswift record --cpu-phases` and "
+                  "`floor sampler PID 100 phases` read their thread's CPU clock at the end of each phase. "
+                  "wake: the sleep and waking from it (and, for sampswift, the target's events); plan: the "
+                  "threads' scheduler state read; stop: PTRACE_INTERRUPT and the wait for the stop; capture: "
+                  "the copy while held; resume: PTRACE_CONT; resolve, record, flush: sampswift's own work after "
+                  "resume (the walk over the copy, naming in batches, the profile, its output). Each clock read "
+                  "is a syscall, which the totals include (both pay about one a phase); floor sampler samples "
+                  "that found the thread idle stop after plan.", "",
+                  table(["phase", "floor sampler µs", "sampswift µs", "difference"], rows), ""]
+
     acc = results.get("accuracy")
     if acc:
         rows = [[r["profiler"], r["samples"], fmt(r["measured_share_a"]), fmt(r["sampled_share_a"]),
@@ -1400,7 +1485,8 @@ def parser_default_report():
     return os.path.join(ROOT, "Docs", "PERFORMANCE.md")
 
 
-SECTIONS = ["floor", "slowdown", "slowdown_paired", "hold", "max_rate", "attach", "cpu_memory", "cpu_placement", "accuracy"]
+SECTIONS = ["floor", "slowdown", "slowdown_paired", "hold", "max_rate", "attach", "cpu_memory", "cpu_placement",
+            "cpu_phases", "accuracy"]
 
 
 def main():
@@ -1449,7 +1535,7 @@ def run(args, priority):
     compare = os.path.abspath(args.compare) if args.compare else None
     results["compare"] = compare
     sections = args.only.split(",") if args.only else SECTIONS
-    floor_exe = build_floor(args.out) if {"floor", "hold", "cpu_memory", "cpu_placement"} & set(sections) else None
+    floor_exe = build_floor(args.out) if {"floor", "hold", "cpu_memory", "cpu_placement", "cpu_phases"} & set(sections) else None
     bench = Bench(args, Profilers(binary, pyspy, austin, compare, floor_exe), pythons, args.out)
     for name in sections:
         t0 = time.time()

@@ -24,7 +24,10 @@
 // interrupts it, waits for the stop (polling up to 30 us, then sleeping, as
 // sampswift does), copies four pages at the top of its stack in one
 // process_vm_readv, and lets it go. No names, no aggregation. Runs until SIGINT
-// or SIGTERM, then prints its sample count.
+// or SIGTERM, then prints its sample count. `floor sampler PID RATE phases`
+// also reads its CPU clock after each step and prints the CPU time a sample
+// took in each, under the names of sampswift's `--cpu-phases` (wake, plan,
+// stop, capture, resume), so the two can be set side by side.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
@@ -183,6 +186,24 @@ static unsigned long stack_top_pages(pid_t pid) {
   return end - 4 * 4096;
 }
 
+static long long thread_cpu_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+enum { WAKE, PLAN, STOP, CAPTURE, RESUME, PHASES };
+static const char *phase_names[PHASES] = {"wake", "plan", "stop", "capture", "resume"};
+static long long phase_ns[PHASES], phase_last;
+static int phases_on;
+
+static void end_phase(int phase) {
+  if (!phases_on) return;
+  long long now = thread_cpu_ns();
+  phase_ns[phase] += now - phase_last;
+  phase_last = now;
+}
+
 static int sampler(pid_t pid, double rate) {
   struct sigaction action = {0};
   action.sa_handler = on_stop;
@@ -198,15 +219,18 @@ static int sampler(pid_t pid, double rate) {
   static char pages[4 * 4096];
   long long interval = (long long)(1e9 / rate), next = now_ns() + interval;
   long samples = 0;
+  if (phases_on) phase_last = thread_cpu_ns();
   while (!stop_requested) {
     struct timespec at = {next / 1000000000LL, next % 1000000000LL};
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
     next += interval;
+    end_phase(WAKE);
     ssize_t got = pread(stat_fd, stat, sizeof stat - 1, 0);
     if (got <= 0) break;  // the target is gone
     stat[got] = 0;
     char *state = strrchr(stat, ')');
     samples++;
+    end_phase(PLAN);
     if (!state || state[2] != 'R') continue;  // idle: nothing to stop
     if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) != 0) break;
     int status;
@@ -216,18 +240,33 @@ static int sampler(pid_t pid, double rate) {
     }
     if (who == 0) who = waitpid(pid, &status, __WALL);
     if (who != pid || WIFEXITED(status) || WIFSIGNALED(status)) break;
+    end_phase(STOP);
     struct iovec here = {pages, sizeof pages}, there = {(void *)remote, sizeof pages};
     process_vm_readv(pid, &here, 1, &there, 1, 0);
+    end_phase(CAPTURE);
     // A signal stop is passed on; our interrupt stop just continues.
     int deliver = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
     if (ptrace(PTRACE_CONT, pid, 0, deliver) != 0) break;
+    end_phase(RESUME);
   }
   fprintf(stderr, "floor sampler: %ld samples\n", samples);
+  if (phases_on && samples > 0) {
+    double total = 0;
+    fprintf(stderr, "floor sampler own CPU a sample (µs):");
+    for (int i = 0; i < PHASES; i++) {
+      fprintf(stderr, "%s %s %.1f", i ? "," : "", phase_names[i], phase_ns[i] / 1e3 / samples);
+      total += phase_ns[i] / 1e3 / samples;
+    }
+    fprintf(stderr, "; total %.1f\n", total);
+  }
   return 0;
 }
 
 int main(int argc, char **argv) {
-  if (argc == 4 && strcmp(argv[1], "sampler") == 0) return sampler(atoi(argv[2]), atof(argv[3]));
+  if ((argc == 4 || (argc == 5 && strcmp(argv[4], "phases") == 0)) && strcmp(argv[1], "sampler") == 0) {
+    phases_on = argc == 5;
+    return sampler(atoi(argv[2]), atof(argv[3]));
+  }
   int iterations = argc > 1 ? atoi(argv[1]) : 2000;
   if (iterations < 10) iterations = 10;
   int other = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
