@@ -12,6 +12,7 @@ Standard library only. Attaches only to processes this script started.
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -957,6 +958,29 @@ def cpu_memory_round(bench, names, seconds):
 # ---------------------------------------------------------------- 6. accuracy
 
 
+@contextlib.contextmanager
+def pinned_target(bench, seconds):
+    """A 60-frame --vary fixed_work target on CPU 1, working, for a sampler run alone; killed
+    with the sampler `watched` (set by the caller) when the block ends."""
+    version = main_python(bench.pythons)
+    target = subprocess.Popen(pin_prefix(1) + [bench.pythons[version], FIXED_WORK, "--depth", "60", "--vary",
+                                               "--seconds", str(seconds + 20)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    run = {"watched": None}
+    try:
+        target.stdout.readline()
+        target.stdin.write("go\n")
+        target.stdin.flush()
+        yield target, run
+    finally:
+        w = run["watched"]
+        if w is not None and w.proc.poll() is None:
+            w.proc.kill()
+            w.proc.wait()
+        target.kill()
+        target.wait()
+
+
 def bench_cpu_placement(bench):
     """Each stopping sampler alone with its target, the target pinned to CPU 1 and the
     sampler to CPU 0 ("other CPU", a target that keeps its core) or to CPU 1 too ("same
@@ -970,22 +994,14 @@ def bench_cpu_placement(bench):
     names = bench.profilers.available(bench.profilers.sampswifts + ["floor-sampler"])
     placements = {"other CPU": 0, "same CPU": 1}
     measured = {}
-    version = main_python(bench.pythons)
     log("cpu placement: %s alone, %d s each, %d rounds" % (" and ".join(names), seconds, rounds))
     for r in range(rounds):
         order = [(n, p) for n in names for p in placements]
         for name, placement in (order if r % 2 == 0 else list(reversed(order))):
-            target = subprocess.Popen(pin_prefix(1) + [bench.pythons[version], FIXED_WORK, "--depth", "60", "--vary",
-                                                       "--seconds", str(seconds + 20)],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            w = None
-            try:
-                target.stdout.readline()
-                target.stdin.write("go\n")
-                target.stdin.flush()
+            with pinned_target(bench, seconds) as (target, run):
                 out = os.path.join(bench.out_dir, "cpu-placement.out")
-                w = Watched(pin_prefix(placements[placement]) + bench.profilers.argv(name, target.pid, 100, "python", out),
-                            Profilers.MARKERS.get(name))
+                w = run["watched"] = Watched(pin_prefix(placements[placement]) + bench.profilers.argv(name, target.pid, 100, "python", out),
+                                             Profilers.MARKERS.get(name))
                 w.wait_attached()
                 time.sleep(1)  # past the first samples' warm-up
                 c0, t0 = proc_run_seconds(w.proc.pid), time.perf_counter()
@@ -995,12 +1011,6 @@ def bench_cpu_placement(bench):
                 w.finish()
                 if c0 is not None and c1 is not None:
                     measured.setdefault((name, placement), []).append((c1 - c0) * 1e6 / ((t1 - t0) * 100))
-            finally:
-                if w is not None and w.proc.poll() is None:
-                    w.proc.kill()
-                    w.proc.wait()
-                target.kill()
-                target.wait()
     return [{"profiler": name, "placement": placement, "cpu_us_per_sample": median(values),
              "cpu_pct": median(values) * 100 / 1e4, "runs": values}
             for (name, placement), values in measured.items()]
@@ -1028,37 +1038,23 @@ def bench_cpu_phases(bench):
         return []
     seconds, rounds = (5, 1) if bench.args.quick else (10, 3)
     names = bench.profilers.available(["sampswift", "floor-sampler"])
-    version = main_python(bench.pythons)
     log("cpu phases: %s alone, %d s each, %d rounds" % (" and ".join(names), seconds, rounds))
     measured = {name: [] for name in names}
     for r in range(rounds):
         for name in (names if r % 2 == 0 else list(reversed(names))):
-            target = subprocess.Popen(pin_prefix(1) + [bench.pythons[version], FIXED_WORK, "--depth", "60", "--vary",
-                                                       "--seconds", str(seconds + 20)],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            w = None
-            try:
-                target.stdout.readline()
-                target.stdin.write("go\n")
-                target.stdin.flush()
+            with pinned_target(bench, seconds) as (target, run):
                 out = os.path.join(bench.out_dir, "cpu-phases.out")
                 if name == "floor-sampler":
                     argv = bench.profilers.argv(name, target.pid, 100, "python", out) + ["phases"]
                 else:
                     argv = bench.profilers.argv(name, target.pid, 100, "python", out, extra=("--cpu-phases",))
-                w = Watched(pin_prefix(0) + argv, Profilers.MARKERS.get(name))
+                w = run["watched"] = Watched(pin_prefix(0) + argv, Profilers.MARKERS.get(name))
                 w.wait_attached()
                 time.sleep(seconds)
                 w.proc.send_signal(signal.SIGINT)
                 phases = parse_cpu_phases(w.finish())
                 if phases:
                     measured[name].append(phases)
-            finally:
-                if w is not None and w.proc.poll() is None:
-                    w.proc.kill()
-                    w.proc.wait()
-                target.kill()
-                target.wait()
     rows = []
     for phase in CPU_PHASES:
         row = {"phase": phase}
