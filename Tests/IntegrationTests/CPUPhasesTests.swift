@@ -4,6 +4,7 @@ import Testing
 /// `--cpu-phases`: the profiler's own CPU time a sample, by phase, as the
 /// benchmark reads it beside the floor sampler's.
 @Suite(.serialized) struct CPUPhasesTests {
+  static let sleep = "import sys, time\nprint('ready'); sys.stdout.flush()\ntime.sleep(600)\n"
   static let phaseNames = ["wake", "plan", "stop", "capture", "resume", "resolve", "record", "flush"]
 
   /// The phase line parsed: samples counted, µs a phase in order, the total.
@@ -31,16 +32,23 @@ import Testing
     subscript(_ name: String) -> Double? { micros.first { $0.name == name }?.value }
   }
 
+  /// Starts `script` (it prints "ready") under 3.12 or the newest Python and
+  /// records it with `options`; the run must succeed.
+  static func record(_ script: String, _ options: [String]) throws -> (Folded, Command.Result) {
+    let python = try #require(PythonInterpreter.all.first { $0.name == "3.12" } ?? PythonInterpreter.all.last)
+    let target = try TargetProcess(python.path, ["-c", script])
+    defer { target.stop() }
+    let (folded, result) = try Sampswift.record(pid: target.pid, ["--rate", "100"] + options)
+    #expect(result.status == 0, "\(result.stderr)")
+    return (folded, result)
+  }
+
   /// A busy thread is stopped, copied and resumed every sample, so those
   /// phases cost something; the phases add up to the total, and a loop that
   /// ran 1.5 s on one thread cannot have used more CPU than that.
   @Test func aBusyTargetPaysEveryPhase() throws {
-    let python = try #require(PythonInterpreter.all.first { $0.name == "3.12" } ?? PythonInterpreter.all.last)
     let spin = "import sys\nprint('ready'); sys.stdout.flush()\nwhile True: pass\n"
-    let target = try TargetProcess(python.path, ["-c", spin])
-    defer { target.stop() }
-    let (folded, result) = try Sampswift.record(pid: target.pid, ["--duration", "1.5", "--rate", "100", "--cpu-phases"])
-    #expect(result.status == 0, "\(result.stderr)")
+    let (folded, result) = try Self.record(spin, ["--duration", "1.5", "--cpu-phases"])
     let summary = try #require(Summary(result.stderr), "\(result.stderr)")
     let phases = try #require(Phases(result.stderr), "\(result.stderr)")
     #expect(phases.micros.map(\.name) == Self.phaseNames, "\(result.stderr)")
@@ -59,12 +67,7 @@ import Testing
   /// nothing is charged to stopping, copying or resuming, while its state is
   /// still read every sample.
   @Test func anIdleTargetIsNeverStoppedSoThoseSamplesCostNoStop() throws {
-    let python = try #require(PythonInterpreter.all.first { $0.name == "3.12" } ?? PythonInterpreter.all.last)
-    let sleep = "import sys, time\nprint('ready'); sys.stdout.flush()\ntime.sleep(600)\n"
-    let target = try TargetProcess(python.path, ["-c", sleep])
-    defer { target.stop() }
-    let (_, result) = try Sampswift.record(pid: target.pid, ["--duration", "1", "--rate", "100", "--cpu-phases"])
-    #expect(result.status == 0, "\(result.stderr)")
+    let (_, result) = try Self.record(Self.sleep, ["--duration", "1", "--cpu-phases"])
     let phases = try #require(Phases(result.stderr), "\(result.stderr)")
     #expect(phases.samples >= 50, "\(result.stderr)")
     #expect(phases["stop"] == 0 && phases["capture"] == 0 && phases["resume"] == 0, "\(result.stderr)")
@@ -73,12 +76,7 @@ import Testing
 
   /// Without the flag there is no phase line (and no clock read a phase).
   @Test func noPhaseLineWithoutTheFlag() throws {
-    let python = try #require(PythonInterpreter.all.last)
-    let sleep = "import sys, time\nprint('ready'); sys.stdout.flush()\ntime.sleep(600)\n"
-    let target = try TargetProcess(python.path, ["-c", sleep])
-    defer { target.stop() }
-    let (_, result) = try Sampswift.record(pid: target.pid, ["--duration", "0.3", "--rate", "100"])
-    #expect(result.status == 0, "\(result.stderr)")
+    let (_, result) = try Self.record(Self.sleep, ["--duration", "0.3"])
     #expect(Summary(result.stderr) != nil && Phases(result.stderr) == nil, "\(result.stderr)")
   }
 }
