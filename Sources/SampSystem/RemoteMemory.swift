@@ -12,9 +12,13 @@ public protocol RemoteMemory: AnyObject {
   /// The bytes as a view; a cache may hand out a view of what it holds rather
   /// than a copy (no allocation per read).
   func view(at address: RemoteAddress, count: Int) throws(SystemError) -> ByteView
+  /// A read to run the moment threads stop (`StopCopy`); nil where reads are
+  /// not one cheap syscall (a fake image, /proc/PID/mem).
+  func makeStopCopy() -> StopCopy?
 }
 
 extension RemoteMemory {
+  public func makeStopCopy() -> StopCopy? { nil }
   public func view(at address: RemoteAddress, count: Int) throws(SystemError) -> ByteView {
     ByteView(try read(at: address, count: count))
   }
@@ -70,7 +74,7 @@ public final class ProcessMemory: RemoteMemory {
   /// of KiB, and allocating it afresh took malloc's slow path every sample. The
   /// slices handed out share it; reused only once none is left (else copied).
   private var batch: [UInt8] = []
-  private static let largestKeptBatch = 256 << 10
+  static let largestKeptBatch = 256 << 10
   /// The batched reads' iovec lists, kept for the same reason.
   private var locals: [iovec] = []
   private var remotes: [iovec] = []
@@ -137,7 +141,11 @@ public final class ProcessMemory: RemoteMemory {
     return out
   }
 
-  private func vmRead(_ local: UnsafePointer<iovec>, _ localCount: UInt, _ remote: UnsafePointer<iovec>,
+  public func makeStopCopy() -> StopCopy? { useProcMem ? nil : StopCopy(memory: self) }
+  /// Whether reads fell back to /proc/PID/mem (one syscall per range).
+  var readsProcMem: Bool { useProcMem }
+
+  func vmRead(_ local: UnsafePointer<iovec>, _ localCount: UInt, _ remote: UnsafePointer<iovec>,
                       _ remoteCount: UInt) -> Int {
     let n = sampswift_process_vm_readv(readerID, local, localCount, remote, remoteCount)
     guard n < 0, errno == ESRCH, let other = otherThread() else { return n }

@@ -141,6 +141,10 @@ public final class TraceSession {
     public var stillStopping: [ThreadID] = []
     /// Every thread whose memory is still: the stopped and the late.
     public var readable: [ThreadID] { late.isEmpty ? stopped : stopped + late }
+    /// When the stop's copy ran (`StopCopy`), the threads were continued right
+    /// after it, at this time (CLOCK_MONOTONIC ns): `stopped` lists the threads
+    /// it copied, which now run.
+    public var resumedAt: UInt64?
   }
 
   /// Stops the given threads. A thread that exits or is in group-stop is left
@@ -151,7 +155,14 @@ public final class TraceSession {
   /// and listed in `Held.stillStopping` by later calls until its stop comes.
   /// Callers must `resume` the stopped threads at once: `withStopped` does so
   /// on every path, and `resume` handles the events this left pending.
-  public func stop(_ tids: [ThreadID], wait: StopWait = .sleep, readLate: Bool = false) -> Held {
+  /// `whileStopping` runs once the interrupts are sent, before the wait: work
+  /// done there overlaps the stops' tens of microseconds instead of holding
+  /// the threads after them. The copy it may return runs as soon as every
+  /// thread asked for has stopped, and they are continued right after it
+  /// (`Held.resumedAt`; see `StopCopy`); with a thread late or timed out it
+  /// is left armed and the caller reads while they are held.
+  public func stop(_ tids: [ThreadID], wait: StopWait = .sleep, readLate: Bool = false,
+                   whileStopping: () -> StopCopy? = { nil }) -> Held {
     // Arrays, not sets: usually one or a few threads, and a set's storage
     // costs more to create than a linear search of a hundred.
     var waiting: [ThreadID] = []
@@ -176,6 +187,8 @@ public final class TraceSession {
       }
     }
     held.stopped.reserveCapacity(waiting.count)
+    let copy = whileStopping()
+    let hadLate = !held.late.isEmpty
     let now = Monotonic.now()
     let deadline = now + Self.longestStopWait(readLate: readLate)
     let pollUntil = wait == .poll ? now + Self.stopPollNanos : 0
@@ -198,9 +211,17 @@ public final class TraceSession {
       // An exec takes the other threads with it, those we wait for included.
       if case .exec = event { waiting = waiting.filter { threads[$0] != nil } }
     }
-    let timedOut = waiting.filter { threads[$0] == .stopping }
+    if let copy, waiting.isEmpty, !hadLate, !held.stopped.isEmpty, copy.state == .armed {
+      copy.run()
+      resume(held.stopped)
+      copy.resumed()
+      held.resumedAt = Monotonic.now()
+      return held
+    }
+    // Usually nothing is left: no array work then, since the threads wait.
+    let timedOut = waiting.isEmpty ? [] : waiting.filter { threads[$0] == .stopping }
     if readLate {
-      held.late = held.late.filter { threads[$0] == .stopping } + timedOut
+      if !held.late.isEmpty || !timedOut.isEmpty { held.late = held.late.filter { threads[$0] == .stopping } + timedOut }
     } else {
       stopsTimedOut += timedOut.count
     }
@@ -234,10 +255,10 @@ public final class TraceSession {
 
   /// Runs `body` with the threads held and resumes the stopped ones whatever happens.
   public func withStopped<T>(_ tids: [ThreadID], wait: StopWait = .sleep, readLate: Bool = false,
-                             _ body: (Held) throws -> T) rethrows -> T {
-    let held = stop(tids, wait: wait, readLate: readLate)
+                             whileStopping: () -> StopCopy? = { nil }, _ body: (Held) throws -> T) rethrows -> T {
+    let held = stop(tids, wait: wait, readLate: readLate, whileStopping: whileStopping)
     defer {
-      resume(held.stopped)
+      if held.resumedAt == nil { resume(held.stopped) }
       // A late thread whose stop came meanwhile is let go now, not at the next drain.
       if !held.late.isEmpty { pollEvents() }
     }
@@ -314,8 +335,9 @@ public final class TraceSession {
     return true
   }
 
+  /// Runs while the thread waits for it: the empty checks spare the sets their hashing.
   private func continueThread(_ tid: ThreadID) {
-    if inGroupStop.remove(tid) != nil {
+    if !inGroupStop.isEmpty, inGroupStop.remove(tid) != nil {
       // Stay in the user's group-stop; SIGCONT will be reported.
       if (try? Ptrace.listen(tid)) != nil {
         threads[tid] = .groupStopped
@@ -323,7 +345,7 @@ public final class TraceSession {
       }
       // Not a group-stop after all (or already continued): let it run.
     }
-    let signal = pendingSignals.removeValue(forKey: tid) ?? 0
+    let signal = pendingSignals.isEmpty ? 0 : pendingSignals.removeValue(forKey: tid) ?? 0
     if (try? Ptrace.resume(tid, deliver: signal)) != nil {
       threads[tid] = .running
     } else {

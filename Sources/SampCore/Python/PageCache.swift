@@ -103,8 +103,14 @@ final class PageCache: RemoteMemory {
   @discardableResult
   func prefetch(_ plan: PrefetchPlan) -> Bool {
     guard plan.pageCount > 0, let got = try? memory.read(ranges: plan.ranges) else { return false }
-    for (range, bytes) in zip(plan.ranges, got) { prefetched.append((range.0.rawValue, bytes)) }
+    adopt(plan, got)
     return true
+  }
+
+  /// Takes bytes copied for `plan` elsewhere (at the stop: `StopCopy`) as
+  /// its prefetch, one slice a range.
+  func adopt(_ plan: PrefetchPlan, _ copied: [ArraySlice<UInt8>]) {
+    for (range, bytes) in zip(plan.ranges, copied) { prefetched.append((range.0.rawValue, bytes)) }
   }
 
   /// The page an address falls in and its offset there.

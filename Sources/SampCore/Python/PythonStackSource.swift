@@ -68,6 +68,12 @@ public final class PythonStackSource: StackSource {
   /// thread surely still holds it.
   private var unnamed: [Pending] = []
   private var unnamedSamples = 0
+  /// Left by `prepareCapture` for the capture that follows it: the page cache
+  /// is empty already, and `walk` is that capture's walk after resume when it
+  /// can be a bare copy of the prefetch.
+  private var prepared: (threads: [ThreadID], walk: PendingStacks?)?
+  /// The copy run at the stop (`StopCopy`); nil where the memory has none.
+  private lazy var stopCopy: StopCopy? = memory.makeStopCopy()
 
   public init(pid: ProcessID, interpreter: PythonInterpreterInfo, memory: RemoteMemory, config: SamplerConfig) {
     self.pid = pid
@@ -169,29 +175,42 @@ public final class PythonStackSource: StackSource {
   /// When the last captures needed nothing but the pages prefetched, the hold
   /// only copies them and the walk runs after resume over that copy; if the
   /// copy falls short after all, resolve asks the sampler to take the sample again.
+  /// That copy is usually made by the session at the stop (`prepareCapture`),
+  /// and then this only takes it, with the threads already running.
   public func capture(_ session: TraceSession, stopped: [ThreadID], errors: inout SampleErrors) -> PendingStacks {
+    let ready = prepared
+    prepared = nil
     if interpreterLost {
       errors.count("python interpreter gone after exec")
       return .empty
     }
-    pages.reset()
+    // The usual sample: the prefetch was copied the moment the threads
+    // stopped, and they run again already.
+    if let copy = stopCopy, copy.state == .copied || copy.state == .failed {
+      guard let walk = ready?.walk, let copied = copy.take() else {
+        // Read short (a page gone) with the threads running again: nothing
+        // still is left to read, so the sample is taken again, read while held.
+        cleanCaptures = 0
+        nextCaptureIsRetake = true
+        return PendingStacks { _ in nil }
+      }
+      pages.adopt(prefetch, copied)
+      pages.freeze()
+      return walk
+    }
+    stopCopy?.disarm()
+    // Not copied at the stop (a thread late): the same copy, held.
+    if let walk = ready?.walk, ready?.threads == stopped, pages.prefetch(prefetch) {
+      pages.freeze()
+      return walk
+    }
+    if ready == nil { pages.reset() }
     let isRetake = nextCaptureIsRetake
     nextCaptureIsRetake = false
     let copied = stopped == lastStopped && pages.prefetch(prefetch)
     if copied, native == nil, !stopped.isEmpty, cleanCaptures >= Self.cleanCapturesToWalkAfterResume {
       pages.freeze()
-      return PendingStacks { [self] errors in
-        var walkErrors = SampleErrors()
-        let walk = walkThreads(stopped, &walkErrors)
-        if pages.missedCopy {
-          cleanCaptures = 0
-          nextCaptureIsRetake = true
-          return nil
-        }
-        if !isRetake, let walk, caughtMidChange(walk, stopped) { return askRetake() }
-        errors.add(walkErrors)
-        return walk.map { finish($0, stopped, copied: true, &errors) } ?? []
-      }
+      return walkAfterResume(stopped, isRetake: isRetake)
     }
     var walkErrors = SampleErrors()
     let walk = walkThreads(stopped, &walkErrors)
@@ -199,6 +218,35 @@ public final class PythonStackSource: StackSource {
     errors.add(walkErrors)
     guard let walk else { return .empty }
     return PendingStacks { [self] errors in finish(walk, stopped, copied: copied, &errors) }
+  }
+
+  /// While the interrupts land: empties the page cache and, when the coming
+  /// capture can be a bare copy (the same threads as last time, and the last
+  /// captures found all they needed in the prefetch), sets up its walk.
+  public func prepareCapture(_ planned: [ThreadID]) -> StopCopy? {
+    pages.reset()
+    let bareCopy = !interpreterLost && native == nil && !planned.isEmpty && !nextCaptureIsRetake
+      && planned == lastStopped && cleanCaptures >= Self.cleanCapturesToWalkAfterResume && prefetch.pageCount > 0
+    prepared = (planned, bareCopy ? walkAfterResume(planned, isRetake: false) : nil)
+    guard bareCopy, let copy = stopCopy, copy.arm(prefetch.ranges) else { return nil }
+    return copy
+  }
+
+  /// The walk over a bare copy, after resume; a copy that fell short asks for
+  /// a retake, which reads while held.
+  private func walkAfterResume(_ stopped: [ThreadID], isRetake: Bool) -> PendingStacks {
+    PendingStacks { [self] errors in
+      var walkErrors = SampleErrors()
+      let walk = walkThreads(stopped, &walkErrors)
+      if pages.missedCopy {
+        cleanCaptures = 0
+        nextCaptureIsRetake = true
+        return nil
+      }
+      if !isRetake, let walk, caughtMidChange(walk, stopped) { return askRetake() }
+      errors.add(walkErrors)
+      return walk.map { finish($0, stopped, copied: true, &errors) } ?? []
+    }
   }
 
   /// Whether a thread's frame chain made no sense (the interpreter was caught

@@ -49,7 +49,12 @@ public struct CPUPhases: Sendable {
   /// Ends `phase`: the CPU time since the last phase ended is its.
   mutating func end(_ phase: Phase) {
     guard enabled else { return }
-    let now = OwnCPUTime.now()
+    end(phase, at: OwnCPUTime.now())
+  }
+
+  /// Ends `phase` at a CPU time read earlier (by the code that ran it).
+  mutating func end(_ phase: Phase, at now: UInt64) {
+    guard enabled else { return }
     nanos[phase.rawValue] &+= now &- last
     last = now
   }

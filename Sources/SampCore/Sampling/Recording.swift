@@ -67,7 +67,9 @@ public enum Recording {
       break
     }
     log.info(summaryLine(sampler.stats))
-    if sampler.stats.cpuPhases.enabled { log.info(cpuPhasesLine(sampler.stats.cpuPhases)) }
+    if sampler.stats.cpuPhases.enabled {
+      log.info(cpuPhasesLine(sampler.stats.cpuPhases) + "; \(sampler.stats.copiedOnStop) of \(sampler.stats.samples) samples copied at the stop")
+    }
     if launched {
       // Our own child: reap it if it has ended, so it never lingers as a zombie.
       _ = Spawn.reap(pid, blocking: false)

@@ -249,15 +249,33 @@ public final class Sampler {
     let start = Monotonic.now()
     let timeoutsBefore = session.stopsTimedOut
     var stillStopping: [ThreadID] = []
-    let pending = session.withStopped(plan.threads, wait: plan.wait, readLate: source.readsLateThreads) { threads in
-      stats.cpuPhases.end(.stop)
+    var copy: StopCopy?
+    // Set when the copy ran at the stop: the threads already run again.
+    var resumedAt: UInt64?
+    let pending = session.withStopped(plan.threads, wait: plan.wait, readLate: source.readsLateThreads,
+                                      whileStopping: {
+                                        copy = source.prepareCapture(plan.threads)
+                                        copy?.clocksPhases = stats.cpuPhases.enabled
+                                        return copy
+                                      }) { threads in
+      if let at = threads.resumedAt, let copy {
+        resumedAt = at
+        stats.copiedOnStop += 1
+        stats.cpuPhases.end(.stop, at: copy.phaseCPU.stopped)
+        stats.cpuPhases.end(.capture, at: copy.phaseCPU.copied)
+        stats.cpuPhases.end(.resume, at: copy.phaseCPU.resumed)
+      } else {
+        stats.cpuPhases.end(.stop)
+      }
       stats.lateThreadReads += threads.late.count
       stillStopping = threads.stillStopping
-      defer { stats.cpuPhases.end(.capture) }
+      // After a copy at the stop, what capture still does runs with the
+      // threads going again: resolve's share.
+      defer { if resumedAt == nil { stats.cpuPhases.end(.capture) } }
       return source.capture(session, stopped: threads.readable, errors: &errors)
     }
-    stats.cpuPhases.end(.resume)
-    held += Monotonic.now() - start
+    if resumedAt == nil { stats.cpuPhases.end(.resume) }
+    held += (resumedAt ?? Monotonic.now()) - start
     // Its sample is lost; the thread is let go when its stop comes.
     let timedOut = session.stopsTimedOut - timeoutsBefore
     if timedOut > 0 { errors.count("thread did not stop within \(TraceSession.stopTimeoutNanos / 1_000_000) ms", timedOut) }

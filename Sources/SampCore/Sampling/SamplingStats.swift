@@ -26,6 +26,9 @@ public struct SamplingStats: Sendable {
   /// Threads read while interrupted but not yet at their stop (preempted on
   /// a busy machine): still, so read without waiting for them.
   public var lateThreadReads = 0
+  /// Samples whose copy ran the moment their threads stopped, followed at once
+  /// by their continue (`StopCopy`), rather than after the stop's bookkeeping.
+  public var copiedOnStop = 0
   /// Threads sampled while they ran no Python code (a thread state but no
   /// frame): left out of the profile, which has nothing to name them by.
   public var stacksWithoutPython = 0

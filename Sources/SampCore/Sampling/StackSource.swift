@@ -13,6 +13,11 @@ public protocol StackSource: AnyObject {
   /// Whether `capture` can read a thread interrupted but not yet at its stop
   /// (`TraceSession.Held.late`): memory yes, registers no.
   var readsLateThreads: Bool { get }
+  /// Called once the planned threads are interrupted, while their stops are on
+  /// the way: setup done here is not done while they are held. A copy
+  /// returned runs the moment they are stopped, and they are continued
+  /// right after it, before `capture` (see `StopCopy`).
+  func prepareCapture(_ planned: [ThreadID]) -> StopCopy?
   /// Runs while `stopped` are held still (stopped, or late if the source
   /// reads late threads): copy what may change and return the work to
   /// finish after they are resumed. Per-thread failures are counted in `errors`.
@@ -27,6 +32,8 @@ public protocol StackSource: AnyObject {
 }
 
 extension StackSource {
+  /// Sources with nothing to set up ahead do it all in `capture`.
+  public func prepareCapture(_ planned: [ThreadID]) -> StopCopy? { nil }
   /// Sources that name every sample at once have nothing to drain.
   public func drain(_ errors: inout SampleErrors) -> [ThreadStack] { [] }
 }
