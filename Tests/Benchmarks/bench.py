@@ -1306,6 +1306,7 @@ def write_report(results, path):
                       ["round trip, sleeping thread on another CPU", fmt(floor.get("roundtrip_sleeping_p50")), fmt(floor.get("roundtrip_sleeping_p99"))],
                       ["round trip + one 4 KiB read, while stopped, of a page the thread writes", fmt(floor.get("roundtrip_busy_hot_read_p50")), fmt(floor.get("roundtrip_busy_hot_read_p99"))],
                       ["the same, tracer polls waitpid", fmt(floor.get("roundtrip_busy_polled_hot_read_p50")), fmt(floor.get("roundtrip_busy_polled_hot_read_p99"))],
+                      ["the same, continue 10 µs after the read (other work in between)", fmt(floor.get("roundtrip_busy_polled_hot_read_late_cont_p50")), fmt(floor.get("roundtrip_busy_polled_hot_read_late_cont_p99"))],
                       ["process_vm_readv 64 B", fmt(floor.get("readv64_p50"), "%.2f"), fmt(floor.get("readv64_p99"), "%.2f")],
                       ["process_vm_readv 4 KiB", fmt(floor.get("readv4k_p50"), "%.2f"), fmt(floor.get("readv4k_p99"), "%.2f")],
                       ["pread /proc/PID/task/TID/stat", fmt(floor.get("procstat_p50"), "%.2f"), fmt(floor.get("procstat_p99"), "%.2f")],
