@@ -131,6 +131,11 @@ public final class ProcessMemory: RemoteMemory {
     if total <= Self.largestKeptBatch { batch = flat }
     // Partial: find out which range failed by reading them one by one.
     guard got == total else { return try readEach(ranges) }
+    return Self.slices(of: flat, ranges)
+  }
+
+  /// A batched read's buffer cut into one slice a range, in order (no copy).
+  static func slices(of flat: [UInt8], _ ranges: [(RemoteAddress, Int)]) -> [ArraySlice<UInt8>] {
     var out: [ArraySlice<UInt8>] = []
     out.reserveCapacity(ranges.count)
     var offset = 0

@@ -90,13 +90,6 @@ public final class StopCopy {
   public func take() -> [ArraySlice<UInt8>]? {
     defer { state = .idle }
     guard state == .copied else { return nil }
-    var out: [ArraySlice<UInt8>] = []
-    out.reserveCapacity(ranges.count)
-    var offset = 0
-    for (_, count) in ranges {
-      out.append(buffer[offset..<offset + count])
-      offset += count
-    }
-    return out
+    return ProcessMemory.slices(of: buffer, ranges)
   }
 }
