@@ -27,7 +27,7 @@ public final class StopCopy {
   /// off unless asked).
   public var clocksPhases = false
   public private(set) var phaseCPU: (stopped: UInt64, copied: UInt64, resumed: UInt64) = (0, 0, 0)
-  private unowned let memory: ProcessMemory
+  private let memory: ProcessMemory
   private var ranges: [(RemoteAddress, Int)] = []
   private var total = 0
   /// Kept between copies, as `ProcessMemory`'s batch buffer is; the slices
