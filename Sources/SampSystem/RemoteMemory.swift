@@ -151,7 +151,7 @@ public final class ProcessMemory: RemoteMemory {
   var readsProcMem: Bool { useProcMem }
 
   func vmRead(_ local: UnsafePointer<iovec>, _ localCount: UInt, _ remote: UnsafePointer<iovec>,
-                      _ remoteCount: UInt) -> Int {
+              _ remoteCount: UInt) -> Int {
     let n = sampswift_process_vm_readv(readerID, local, localCount, remote, remoteCount)
     guard n < 0, errno == ESRCH, let other = otherThread() else { return n }
     readerID = other
