@@ -54,7 +54,8 @@ import Testing
   /// ran 1.5 s on one thread cannot have used more CPU than that. Its stack
   /// stays put, so once the first eight captures found all they read in the
   /// prefetch, the copy runs at the stop (a retake or a thread caught late
-  /// reads while held instead: a few on a busy host).
+  /// reads while held instead: a few on a busy host, more when other tests
+  /// keep both CPUs busy, hence half).
   @Test func aBusyTargetPaysEveryPhase() throws {
     let spin = "import sys\nprint('ready'); sys.stdout.flush()\nwhile True: pass\n"
     let (folded, result) = try Self.record(spin, ["--duration", "1.5", "--cpu-phases"])
@@ -70,7 +71,7 @@ import Testing
     #expect(abs(sum - phases.total) <= 0.5, "\(result.stderr)")
     #expect(phases.total * Double(phases.samples) < 1.5e6 * 1.1, "\(result.stderr)")
     #expect(folded.total == summary.stacks, "\(result.stderr)")
-    #expect(phases.copiedAtStop >= summary.samples * 3 / 4 && phases.copiedAtStop <= summary.samples - 8,
+    #expect(phases.copiedAtStop >= summary.samples / 2 && phases.copiedAtStop <= summary.samples - 8,
             "\(result.stderr)")
   }
 
