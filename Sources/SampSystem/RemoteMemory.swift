@@ -117,21 +117,36 @@ public final class ProcessMemory: RemoteMemory {
     } else {
       flat = [UInt8](repeating: 0, count: total)
     }
-    locals.removeAll(keepingCapacity: true)
-    remotes.removeAll(keepingCapacity: true)
-    let got = flat.withUnsafeMutableBytes { raw -> Int in
-      var offset = 0
-      for (a, n) in ranges {
-        locals.append(iovec(iov_base: raw.baseAddress! + offset, iov_len: n))
-        remotes.append(iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(a.rawValue)), iov_len: n))
-        offset += n
-      }
-      return vmRead(locals, UInt(locals.count), remotes, UInt(remotes.count))
-    }
+    Self.remoteIovecs(ranges, into: &remotes)
+    let got = readv(ranges, remotes: remotes, into: &flat, locals: &locals)
     if total <= Self.largestKeptBatch { batch = flat }
     // Partial: find out which range failed by reading them one by one.
     guard got == total else { return try readEach(ranges) }
     return Self.slices(of: flat, ranges)
+  }
+
+  /// `ranges` as the remote side of a process_vm_readv.
+  static func remoteIovecs(_ ranges: [(RemoteAddress, Int)], into remotes: inout [iovec]) {
+    remotes.removeAll(keepingCapacity: true)
+    for (address, count) in ranges {
+      remotes.append(iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(address.rawValue)), iov_len: count))
+    }
+  }
+
+  /// One process_vm_readv of `ranges` (`remotes`, from `remoteIovecs`) into
+  /// `flat`, back to back, which must hold them all; the bytes read, or -1.
+  /// `locals` is the caller's scratch list, kept so it is not allocated each time.
+  func readv(_ ranges: [(RemoteAddress, Int)], remotes: [iovec], into flat: inout [UInt8],
+             locals: inout [iovec]) -> Int {
+    locals.removeAll(keepingCapacity: true)
+    return flat.withUnsafeMutableBytes { raw -> Int in
+      var offset = 0
+      for (_, count) in ranges {
+        locals.append(iovec(iov_base: raw.baseAddress! + offset, iov_len: count))
+        offset += count
+      }
+      return vmRead(locals, UInt(locals.count), remotes, UInt(remotes.count))
+    }
   }
 
   /// A batched read's buffer cut into one slice a range, in order (no copy).

@@ -46,10 +46,7 @@ public final class StopCopy {
     guard !memory.readsProcMem, total > 0, total <= ProcessMemory.largestKeptBatch else { return false }
     self.ranges = ranges
     self.total = total
-    remotes.removeAll(keepingCapacity: true)
-    for (address, count) in ranges {
-      remotes.append(iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(address.rawValue)), iov_len: count))
-    }
+    ProcessMemory.remoteIovecs(ranges, into: &remotes)
     state = .armed
     return true
   }
@@ -66,15 +63,7 @@ public final class StopCopy {
     var flat = buffer
     buffer = []  // `flat` is now the only reference, so filling it copies nothing
     if flat.count < total { flat = [UInt8](repeating: 0, count: max(total, 64 << 10)) }
-    locals.removeAll(keepingCapacity: true)
-    let got = flat.withUnsafeMutableBytes { raw -> Int in
-      var offset = 0
-      for (_, count) in ranges {
-        locals.append(iovec(iov_base: raw.baseAddress! + offset, iov_len: count))
-        offset += count
-      }
-      return memory.vmRead(locals, UInt(locals.count), remotes, UInt(remotes.count))
-    }
+    let got = memory.readv(ranges, remotes: remotes, into: &flat, locals: &locals)
     buffer = flat
     state = got == total ? .copied : .failed
     if clocksPhases { phaseCPU.copied = OwnCPUTime.now() }

@@ -68,10 +68,11 @@ public final class PythonStackSource: StackSource {
   /// thread surely still holds it.
   private var unnamed: [Pending] = []
   private var unnamedSamples = 0
-  /// Left by `prepareCapture` for the capture that follows it: the page cache
-  /// is empty already, and `walk` is that capture's walk after resume when it
-  /// can be a bare copy of the prefetch.
-  private var prepared: (threads: [ThreadID], walk: PendingStacks?)?
+  /// Set by `prepareCapture` for the capture that follows it: the page cache
+  /// is empty already.
+  private var preparedForCapture = false
+  /// The walk after resume of the copy `prepareCapture` armed for the stop.
+  private var stopCopyWalk: PendingStacks?
   /// The copy run at the stop (`StopCopy`); nil where the memory has none.
   private lazy var stopCopy: StopCopy? = memory.makeStopCopy()
 
@@ -178,8 +179,10 @@ public final class PythonStackSource: StackSource {
   /// That copy is usually made by the session at the stop (`prepareCapture`),
   /// and then this only takes it, with the threads already running.
   public func capture(_ session: TraceSession, stopped: [ThreadID], errors: inout SampleErrors) -> PendingStacks {
-    let ready = prepared
-    prepared = nil
+    let prepared = preparedForCapture
+    let walkOfCopy = stopCopyWalk
+    preparedForCapture = false
+    stopCopyWalk = nil
     if interpreterLost {
       errors.count("python interpreter gone after exec")
       return .empty
@@ -187,7 +190,7 @@ public final class PythonStackSource: StackSource {
     // The usual sample: the prefetch was copied the moment the threads
     // stopped, and they run again already.
     if let copy = stopCopy, copy.state == .copied || copy.state == .failed {
-      guard let walk = ready?.walk, let copied = copy.take() else {
+      guard let walk = walkOfCopy, let copied = copy.take() else {
         // Read short (a page gone) with the threads running again: nothing
         // still is left to read, so the sample is taken again, read while held.
         cleanCaptures = 0
@@ -198,13 +201,9 @@ public final class PythonStackSource: StackSource {
       pages.freeze()
       return walk
     }
+    // Not copied at the stop (a thread late, or not a bare copy): read while held.
     stopCopy?.disarm()
-    // Not copied at the stop (a thread late): the same copy, held.
-    if let walk = ready?.walk, ready?.threads == stopped, pages.prefetch(prefetch) {
-      pages.freeze()
-      return walk
-    }
-    if ready == nil { pages.reset() }
+    if !prepared { pages.reset() }
     let isRetake = nextCaptureIsRetake
     nextCaptureIsRetake = false
     let copied = stopped == lastStopped && pages.prefetch(prefetch)
@@ -225,10 +224,11 @@ public final class PythonStackSource: StackSource {
   /// captures found all they needed in the prefetch), sets up its walk.
   public func prepareCapture(_ planned: [ThreadID]) -> StopCopy? {
     pages.reset()
+    preparedForCapture = true
     let bareCopy = !interpreterLost && native == nil && !planned.isEmpty && !nextCaptureIsRetake
       && planned == lastStopped && cleanCaptures >= Self.cleanCapturesToWalkAfterResume && prefetch.pageCount > 0
-    prepared = (planned, bareCopy ? walkAfterResume(planned, isRetake: false) : nil)
     guard bareCopy, let copy = stopCopy, copy.arm(prefetch.ranges) else { return nil }
+    stopCopyWalk = walkAfterResume(planned, isRetake: false)
     return copy
   }
 
