@@ -195,7 +195,11 @@ public final class TraceSession {
     // Wait for any thread, never one in particular: a thread's exit is only
     // reported once others are reaped (a blocking wait on the leader of an
     // exiting process never returns), and every event must be handled anyway.
-    while !waiting.isEmpty, let (who, event) = nextEvent(until: deadline, pollUntil: pollUntil) {
+    // Only the first microseconds' poll asks for one thread's stop at a time.
+    while !waiting.isEmpty,
+      let (who, event) = nextEvent(until: deadline, pollUntil: pollUntil,
+                                   pollingFor: pollUntil != 0 ? waiting.first : nil)
+    {
       var asked = waiting.firstIndex(of: who).map { waiting.remove(at: $0) } != nil
       // A late thread that stops now is held like the others: letting it run
       // would move what the caller is about to read.
@@ -243,11 +247,13 @@ public final class TraceSession {
 
   /// Resumes threads returned by `stop`, passing on any signal they were to receive.
   public func resume(_ tids: [ThreadID]) {
-    // Events first when we hold the leader: an exec by a thread we did not hold
-    // is reported under the leader's TID, and resuming that TID blind would
-    // swallow it. Any other event waits for the caller's next drain: one
-    // syscall less while the threads wait.
-    if tids.count < threads.count, tids.contains(ThreadID(pid.rawValue)) { pollEvents() }
+    // The leader's events first when we hold it: an exec by a thread we did not
+    // hold is reported under the leader's TID, and resuming that TID blind would
+    // swallow it. Any other event waits for the caller's next drain: the wait
+    // for one thread is one step in the kernel, a wait for any walks them all,
+    // and the threads wait meanwhile.
+    let leader = ThreadID(pid.rawValue)
+    if tids.count < threads.count, tids.contains(leader) { pollEvents(of: leader) }
     for tid in tids where threads[tid] == .stopped {
       continueThread(tid)
     }
@@ -274,17 +280,37 @@ public final class TraceSession {
     }
   }
 
+  /// Handles the events pending for `tid` alone, without blocking.
+  private func pollEvents(of tid: ThreadID) {
+    while let (who, event) = try? Wait.next(tid, blocking: false) {
+      if handleStop(who, event) { continueThread(who) }
+    }
+  }
+
   /// The next event of any traced thread, or nil if none comes by `deadline`
   /// (CLOCK_MONOTONIC ns; 0 to only take what is pending) or nothing is traced.
-  /// Until `pollUntil` it polls rather than sleeping.
-  private func nextEvent(until deadline: UInt64, pollUntil: UInt64 = 0) -> (ThreadID, TraceEvent)? {
+  /// Until `pollUntil` it polls rather than sleeping, and for `pollingFor`'s
+  /// event alone when given: a wait for any thread walks every traced thread
+  /// in the kernel (a hundred in a thread pool, at each poll), a wait for one
+  /// does not, and the others' events keep for the drain after the sample.
+  private func nextEvent(until deadline: UInt64, pollUntil: UInt64 = 0,
+                         pollingFor one: ThreadID? = nil) -> (ThreadID, TraceEvent)? {
+    var one = one
     while true {
       do {
-        if let event = try Wait.next(nil, blocking: false) { return event }
+        if let event = try Wait.next(one, blocking: false) { return event }
       } catch {
+        if one != nil {
+          one = nil  // not ours to wait for alone any more: any thread's
+          continue
+        }
         return nil  // ECHILD: nothing left to wait for
       }
       let now = Monotonic.now()
+      if one != nil, now >= pollUntil {
+        one = nil  // the poll is over: any thread's event, before sleeping on SIGCHLD
+        continue
+      }
       if now >= deadline { return nil }
       if now < pollUntil { continue }
       // SIGCHLD announces the next event; the 1 ms cap keeps this a poll where
