@@ -12,7 +12,7 @@ public final class PythonStackSource: StackSource {
   private var codes: CodeObjectCache
   private let registry: ThreadRegistry
   /// Scheduler state of each thread, read before stopping (a stopped thread is never "R").
-  private var running: [ThreadID: Bool] = [:]
+  private var running = ThreadLook()
   /// Threads that had no Python thread state at the last capture (native worker
   /// threads): stopping them would cost hold time for nothing.
   private var nonPython: Set<ThreadID> = []
@@ -103,14 +103,11 @@ public final class PythonStackSource: StackSource {
   /// in the kernel, so it is read without being stopped. Threads that had no
   /// Python thread state last time are not stopped either.
   public func threadsToStop(_ session: TraceSession) -> StopPlan {
-    running.removeAll(keepingCapacity: true)
     let traced = session.runningThreads
+    let flags = registry.look(at: traced)
+    running = ThreadLook(threads: traced, running: flags)
     var busy: [ThreadID] = []
-    busy.reserveCapacity(traced.count)
-    for (tid, isRunning) in zip(traced, registry.look(at: traced)) {
-      running[tid] = isRunning
-      if isRunning { busy.append(tid) }
-    }
+    for (tid, isRunning) in zip(traced, flags) where isRunning { busy.append(tid) }
     registry.keepOnly(traced)
     if config.nonblocking { return StopPlan([]) }
     refreshKnownStates(wanted: busy)
@@ -337,7 +334,7 @@ public final class PythonStackSource: StackSource {
     lastStopped = stopped
     if let walked = walk.walked {
       remember(walked, at: Monotonic.now())
-      nonPython = Set(running.keys).subtracting(walked.compactMap { $0.nativeTID.map { ThreadID($0) } })
+      nonPython = Set(running.threads).subtracting(walked.compactMap { $0.nativeTID.map { ThreadID($0) } })
     }
     cleanCaptures = copied && pages.pagesReadOnDemand == 0 ? min(cleanCaptures + 1, 1 << 20) : 0
     if let changed = rememberFramePages(pages.usedPages) { prefetch = PrefetchPlan(changed) }

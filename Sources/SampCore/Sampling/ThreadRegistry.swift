@@ -53,10 +53,16 @@ final class ThreadRegistry {
   /// threads), one read of the process's CPU clock stands for all their
   /// schedstat reads: if it moved by just the other threads' run time, none of
   /// them ran since the last look.
+  /// Each thread's entry is looked up once here: with a pool of a hundred
+  /// idle threads, these lookups are most of what a settled look costs.
   func look(at tids: [ThreadID]) -> [Bool] {
-    let settled = trustedStillBlocked(tids)
+    var trusted = [Bool](repeating: false, count: tids.count)
+    for (i, tid) in tids.enumerated() where isTrusted(tid) { trusted[i] = true }
+    let settled = trustedStillBlocked(tids, trusted: trusted)
     if settled { looksSettledByClock += 1 }
-    return tids.map { isRunning($0, trustedSettled: settled) }
+    var running = [Bool](repeating: false, count: tids.count)
+    for (i, tid) in tids.enumerated() where !(settled && trusted[i]) { running[i] = isRunning(tid) }
+    return running
   }
 
   private func isTrusted(_ tid: ThreadID) -> Bool {
@@ -69,11 +75,11 @@ final class ThreadRegistry {
   /// included), so an unchanged sum less the others' run time (both the raw
   /// figures schedstat shows) means none ran; a change, even one from reading
   /// a running thread a tick apart, only sends every thread back to its own read.
-  private func trustedStillBlocked(_ tids: [ThreadID]) -> Bool {
+  private func trustedStillBlocked(_ tids: [ThreadID], trusted isTrusted: [Bool]) -> Bool {
     var trusted: [ThreadID] = []
     var others: [ThreadID] = []
-    for tid in tids {
-      if isTrusted(tid) { trusted.append(tid) } else { others.append(tid) }
+    for (tid, isTrusted) in zip(tids, isTrusted) {
+      if isTrusted { trusted.append(tid) } else { others.append(tid) }
     }
     // Worth it only where it saves more schedstat reads than it makes.
     guard trusted.count > others.count + 2, let total = processClock.read() else {
@@ -105,10 +111,9 @@ final class ThreadRegistry {
   /// thread woken but still waiting for a CPU is counted as runnable; only a
   /// long-idle thread woken in the instant before a sample is missed by it.
   /// Those are checked in schedstat only every few looks.
-  /// `trustedSettled`: the process's CPU clock already said no trusted-blocked
-  /// thread ran since the last look.
-  func isRunning(_ tid: ThreadID, trustedSettled: Bool = false) -> Bool {
-    if trustedSettled, isTrusted(tid) { return false }
+  /// (`look` does not ask about trusted-blocked threads that the process's
+  /// CPU clock already showed still.)
+  func isRunning(_ tid: ThreadID) -> Bool {
     var before: SchedStat?
     var idle = blocked[tid]
     if var entry = idle, let reader = schedReader(tid) {
