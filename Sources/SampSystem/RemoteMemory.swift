@@ -60,16 +60,34 @@ extension RemoteMemory {
   }
 }
 
-/// A live process's memory through process_vm_readv(2), falling back to
-/// /proc/PID/mem where the syscall is unavailable (some seccomp profiles).
+/// A live process's memory through process_vm_readv(2) or /proc/PID/mem (see
+/// `Path`), falling back to /proc/PID/mem where the syscall is unavailable
+/// (some seccomp profiles).
 public final class ProcessMemory: RemoteMemory {
+  /// Which call reads go through. process_vm_readv pins the pages it reads, and
+  /// pinning an anonymous page shared copy-on-write with another process (a
+  /// prefork server's worker and its master) makes the kernel give the target
+  /// a private copy of it first (Linux 5.19 on): each such page read grows the
+  /// target's memory for good. A read of /proc/PID/mem does not pin, so it
+  /// leaves the sharing alone, and costs about the same for small reads. It is
+  /// the path for objects read while the target runs (code objects, names,
+  /// line tables, the thread list); the copies made while threads are held,
+  /// of memory those threads write themselves, keep process_vm_readv's one
+  /// batched call.
+  public enum Path: Sendable {
+    case vmReadv
+    case procMem
+  }
+
   public let pid: ProcessID
   /// The ID reads go through: the process's, until a read by it fails with
   /// ESRCH while the process lives on (its main thread called pthread_exit: a
   /// zombie leader has no memory left), then another thread's, which shares it.
   private var readerID: Int32
   private var memFD: Int32 = -1
-  private var useProcMem = false
+  /// Reads go through /proc/PID/mem: asked for, or process_vm_readv is unavailable.
+  private var useProcMem: Bool
+  private var vmReadvUnavailable = false
   /// The batched reads' buffer, kept between calls: a sample's prefetch is tens
   /// of KiB, and allocating it afresh took malloc's slow path every sample. The
   /// slices handed out share it; reused only once none is left (else copied).
@@ -79,9 +97,10 @@ public final class ProcessMemory: RemoteMemory {
   private var locals: [iovec] = []
   private var remotes: [iovec] = []
 
-  public init(pid: ProcessID) {
+  public init(pid: ProcessID, path: Path = .vmReadv) {
     self.pid = pid
     readerID = pid.rawValue
+    useProcMem = path == .procMem
   }
   deinit { if memFD >= 0 { close(memFD) } }
 
@@ -92,13 +111,13 @@ public final class ProcessMemory: RemoteMemory {
     }
     var buffer = [UInt8](repeating: 0, count: count)
     let got: Int = buffer.withUnsafeMutableBytes { raw in
-      if !useProcMem {
-        var local = iovec(iov_base: raw.baseAddress, iov_len: count)
-        var remote = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(address.rawValue)), iov_len: count)
-        let n = vmRead(&local, 1, &remote, 1)
-        if n >= 0 || (errno != ENOSYS && errno != EPERM) { return n }
-        useProcMem = true
-      }
+      if useProcMem, let n = procMemReadFollowingMemory(raw.baseAddress!, count, address) { return n }
+      var local = iovec(iov_base: raw.baseAddress, iov_len: count)
+      var remote = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(address.rawValue)), iov_len: count)
+      let n = vmRead(&local, 1, &remote, 1)
+      if n >= 0 || (errno != ENOSYS && errno != EPERM) { return n }
+      useProcMem = true
+      vmReadvUnavailable = true
       return procMemRead(raw.baseAddress!, count, address)
     }
     guard got == count else { throw .unreadableMemory(address, count: count) }
@@ -179,12 +198,37 @@ public final class ProcessMemory: RemoteMemory {
     return threads.map(\.rawValue).first { $0 != readerID }
   }
 
+  /// Through the reading thread's file: /proc/PID/task/TID/mem reads the
+  /// memory all the process's threads share.
   private func procMemRead(_ into: UnsafeMutableRawPointer, _ count: Int, _ address: RemoteAddress) -> Int {
     if memFD < 0 {
-      memFD = open("/proc/\(pid.rawValue)/mem", O_RDONLY | O_CLOEXEC)
+      memFD = open("/proc/\(pid.rawValue)/task/\(readerID)/mem", O_RDONLY | O_CLOEXEC)
       if memFD < 0 { return -1 }
     }
     return pread(memFD, into, count, off_t(truncatingIfNeeded: address.rawValue))
+  }
+
+  /// A /proc read that follows the memory when its file reads none (0 bytes,
+  /// not an error): the old program's after an exec (a file opened now reads
+  /// the new one), or an exited leader's (another thread's file reads the same
+  /// memory). nil if it still reads none: the caller uses process_vm_readv.
+  private func procMemReadFollowingMemory(_ into: UnsafeMutableRawPointer, _ count: Int,
+                                          _ address: RemoteAddress) -> Int? {
+    var n = procMemRead(into, count, address)
+    guard n == 0 else { return n }
+    reopenProcMem()
+    n = procMemRead(into, count, address)
+    if n == 0, let other = otherThread() {
+      readerID = other
+      reopenProcMem()
+      n = procMemRead(into, count, address)
+    }
+    return n != 0 || vmReadvUnavailable ? n : nil
+  }
+
+  private func reopenProcMem() {
+    if memFD >= 0 { close(memFD) }
+    memFD = -1
   }
 }
 

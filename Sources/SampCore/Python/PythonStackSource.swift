@@ -7,7 +7,12 @@ public final class PythonStackSource: StackSource {
   public private(set) var interpreter: PythonInterpreterInfo
   private let pid: ProcessID
   private let config: SamplerConfig
+  /// The copies made while threads are held, of memory they write themselves.
   private let memory: RemoteMemory
+  /// What is read while the target runs (code objects, names, line tables, the
+  /// thread list): through /proc/PID/mem on a live process, which leaves pages
+  /// shared copy-on-write with other processes shared (see `ProcessMemory.Path`).
+  private let objects: RemoteMemory
   private var walker: PythonWalker
   private var codes: CodeObjectCache
   private let registry: ThreadRegistry
@@ -76,10 +81,12 @@ public final class PythonStackSource: StackSource {
   /// The copy run at the stop (`StopCopy`); nil where the memory has none.
   private lazy var stopCopy: StopCopy? = memory.makeStopCopy()
 
-  public init(pid: ProcessID, interpreter: PythonInterpreterInfo, memory: RemoteMemory, config: SamplerConfig) {
+  public init(pid: ProcessID, interpreter: PythonInterpreterInfo, memory: RemoteMemory,
+              objects: RemoteMemory? = nil, config: SamplerConfig) {
     self.pid = pid
     self.interpreter = interpreter
     self.memory = memory
+    self.objects = objects ?? memory
     pages = PageCache(memory)
     self.config = config
     walker = PythonWalker(layout: interpreter.layout, addresses: PythonAddresses(interpreter))
@@ -132,7 +139,7 @@ public final class PythonStackSource: StackSource {
     let missing = wanted.contains { knownStates[$0] == nil && !nonPython.contains($0) }
     guard stale || missing, !interpreterLost else { return }
     knownStatesTime = now
-    guard let states = try? walker.threadStates(memory) else {
+    guard let states = try? walker.threadStates(objects) else {
       knownStates.removeAll()
       return
     }
@@ -369,8 +376,8 @@ public final class PythonStackSource: StackSource {
   /// After resume, for one sample's threads or a batch's: code objects looked
   /// up in one go, frames named by identity.
   private func resolve(_ threads: [Pending], _ errors: inout SampleErrors) -> [ThreadStack] {
-    let infos = codes.lookup(Self.codeAddresses(threads), memory: memory)
-    let pythonNames = threadNames.names(memory, idents: threads.map(\.ident), now: Monotonic.now())
+    let infos = codes.lookup(Self.codeAddresses(threads), memory: objects)
+    let pythonNames = threadNames.names(objects, idents: threads.map(\.ident), now: Monotonic.now())
     var out: [ThreadStack] = []
     for thread in threads {
       if let error = thread.error {
@@ -480,7 +487,7 @@ public final class PythonStackSource: StackSource {
     recentPages.removeAll()  // the old program's addresses
     prefetch = PrefetchPlan()
     cleanCaptures = 0
-    guard let found = try? InterpreterLocator.locate(pid: pid, memory: memory) else {
+    guard let found = try? InterpreterLocator.locate(pid: pid, memory: objects) else {
       interpreterLost = true
       return
     }

@@ -6,13 +6,14 @@ public enum StackSources {
   /// An interpreter of an unsupported version is an error (SampError.unsupportedPython,
   /// exit 69) rather than a silent fallback to native stacks.
   public static func choose(pid: ProcessID, config: SamplerConfig, log: Log) throws(SampError) -> StackSource {
-    let memory = ProcessMemory(pid: pid)
-    guard let interpreter = try InterpreterLocator.locate(pid: pid, memory: memory) else {
+    let objects = ProcessMemory(pid: pid, path: .procMem)
+    guard let interpreter = try InterpreterLocator.locate(pid: pid, memory: objects) else {
       log.info("no Python interpreter found in PID \(pid): profiling native stacks")
       return NativeStackSource(pid: pid, includeIdle: config.includeIdle)
     }
     log.info("Python \(interpreter.summary)")
     for warning in interpreter.warnings { log.warning(warning) }
-    return PythonStackSource(pid: pid, interpreter: interpreter, memory: memory, config: config)
+    return PythonStackSource(pid: pid, interpreter: interpreter, memory: ProcessMemory(pid: pid), objects: objects,
+                             config: config)
   }
 }
