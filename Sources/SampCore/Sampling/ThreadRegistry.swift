@@ -56,6 +56,13 @@ final class ThreadRegistry {
   /// Each thread's entry is looked up once here: with a pool of a hundred
   /// idle threads, these lookups are most of what a settled look costs.
   func look(at tids: [ThreadID]) -> [Bool] {
+    // The clock settles anything only where trusted-blocked threads outnumber
+    // the others by three: with fewer blocked threads (one busy thread) each
+    // thread is read, with no pass to sort them first.
+    guard blocked.count >= 3 else {
+      quietBaseline = nil
+      return tids.map { isRunning($0) }
+    }
     var trusted = [Bool](repeating: false, count: tids.count)
     for (i, tid) in tids.enumerated() where isTrusted(tid) { trusted[i] = true }
     let settled = trustedStillBlocked(tids, trusted: trusted)
