@@ -211,10 +211,15 @@ public final class ProcessMemory: RemoteMemory {
   /// A /proc read that follows the memory when its file reads none (0 bytes,
   /// not an error): the old program's after an exec (a file opened now reads
   /// the new one), or an exited leader's (another thread's file reads the same
-  /// memory). nil if it still reads none: the caller uses process_vm_readv.
+  /// memory). nil if it still reads none, or the file cannot be opened: the
+  /// caller uses process_vm_readv.
   private func procMemReadFollowingMemory(_ into: UnsafeMutableRawPointer, _ count: Int,
                                           _ address: RemoteAddress) -> Int? {
     var n = procMemRead(into, count, address)
+    if memFD < 0, !vmReadvUnavailable {
+      useProcMem = false  // the file cannot be opened here: process_vm_readv from now on
+      return nil
+    }
     guard n == 0 else { return n }
     reopenProcMem()
     n = procMemRead(into, count, address)
