@@ -258,6 +258,24 @@ import Testing
     #expect(spinning * 10 >= summary.samples * 9, "\(run.stderr)\n\(folded.describeTop())")
   }
 
+  /// Python execs into Python while sampled: the new interpreter is found
+  /// however early the first look after the exec comes (it may not be loaded
+  /// or started yet), and its frames are named to the end.
+  @Test(arguments: PythonInterpreter.all)
+  func anExecIntoPythonIsFollowed(_ python: PythonInterpreter) throws {
+    let target = try TargetProcess(python.path, [Fixtures.path("python/exec_python.py"), "0.8", "1.5"])
+    defer { target.stop() }
+    // 1 kHz: the first look after the exec comes early, often before the new
+    // program has loaded its interpreter.
+    let (folded, run) = try Sampswift.record(pid: target.pid, ["--rate", "1000"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let before = folded.count { $0.contains { $0.hasPrefix("before_exec (exec_python.py:") } }
+    let after = folded.count { $0.contains { $0.hasPrefix("after_exec (exec_python.py:") } }
+    // 0.8 s and 1.5 s at 1 kHz, less attaching and the new interpreter's start.
+    #expect(before >= 400, "\(python): \(run.stderr)\n\(folded.describeTop())")
+    #expect(after >= 900, "\(python): \(run.stderr)\n\(folded.describeTop())")
+  }
+
   @Test(arguments: PythonInterpreter.all.filter { $0.version.major >= 3 })
   func nonASCIINamesAndFileName(_ python: PythonInterpreter) throws {
     let file = "ünïcode_😀.py"

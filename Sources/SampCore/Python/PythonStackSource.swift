@@ -23,6 +23,11 @@ public final class PythonStackSource: StackSource {
   private var nonPython: Set<ThreadID> = []
   /// Set when the target exec'd into something that is no longer this interpreter.
   private var interpreterLost = false
+  /// While lost: when to look for it again, and the wait after that (`relocate`).
+  private var relocateAt: UInt64 = 0
+  private var relocateDelay = firstRelocateDelayNanos
+  static let firstRelocateDelayNanos: UInt64 = 10_000_000
+  static let longestRelocateDelayNanos: UInt64 = 1_000_000_000
   /// --native: native stacks captured alongside, merged with the Python frames.
   private let native: NativeStacks?
   private var merge: NativeMerge
@@ -110,6 +115,7 @@ public final class PythonStackSource: StackSource {
   /// in the kernel, so it is read without being stopped. Threads that had no
   /// Python thread state last time are not stopped either.
   public func threadsToStop(_ session: TraceSession) -> StopPlan {
+    if interpreterLost, Monotonic.now() >= relocateAt { relocate() }
     let traced = session.runningThreads
     let flags = registry.look(at: traced)
     running = ThreadLook(threads: traced, running: flags)
@@ -144,6 +150,17 @@ public final class PythonStackSource: StackSource {
       return
     }
     remember(states, at: now)
+    markNonPython(states)
+  }
+
+  /// The threads the kernel lists that a full walk found no Python state for.
+  /// Also after the walks made while the target runs, so a thread marked once
+  /// is looked at again within five seconds (a native thread may enter Python
+  /// later). A walk that found no state at all (an interpreter still starting
+  /// after an exec, or finishing) marks none: it would leave every thread out.
+  private func markNonPython(_ walked: [ThreadState]) {
+    let python = walked.compactMap { $0.nativeTID.map { ThreadID($0) } }
+    nonPython = python.isEmpty ? [] : Set(running.threads).subtracting(python)
   }
 
   /// The states of a full walk, by TID, for the samples that hold only a few threads.
@@ -341,7 +358,7 @@ public final class PythonStackSource: StackSource {
     lastStopped = stopped
     if let walked = walk.walked {
       remember(walked, at: Monotonic.now())
-      nonPython = Set(running.threads).subtracting(walked.compactMap { $0.nativeTID.map { ThreadID($0) } })
+      markNonPython(walked)
     }
     cleanCaptures = copied && pages.pagesReadOnDemand == 0 ? min(cleanCaptures + 1, 1 << 20) : 0
     if let changed = rememberFramePages(pages.usedPages) { prefetch = PrefetchPlan(changed) }
@@ -487,8 +504,18 @@ public final class PythonStackSource: StackSource {
     recentPages.removeAll()  // the old program's addresses
     prefetch = PrefetchPlan()
     cleanCaptures = 0
+    relocateDelay = Self.firstRelocateDelayNanos
+    relocate()
+  }
+
+  /// Looks for the interpreter after an exec. The new program may not have
+  /// loaded it yet: while none is found, looks again before later samples,
+  /// backing off to once a second (a program that is not Python costs that).
+  private func relocate() {
     guard let found = try? InterpreterLocator.locate(pid: pid, memory: objects) else {
       interpreterLost = true
+      relocateAt = Monotonic.now() + relocateDelay
+      relocateDelay = min(relocateDelay * 2, Self.longestRelocateDelayNanos)
       return
     }
     interpreter = found
