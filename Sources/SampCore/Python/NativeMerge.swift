@@ -24,10 +24,16 @@ public struct NativeMerge: Sendable {
   }
 
   /// Native frames root first (inlined frames expanded), Python groups root first.
-  public func merge(native: [Frame], python groups: [[Frame]]) -> (frames: [Frame], outcome: Outcome) {
+  public func merge(native all: [Frame], python groups: [[Frame]]) -> (frames: [Frame], outcome: Outcome) {
+    // Under greenlet the running greenlet's C stack begins at its g_initialstub:
+    // the frames above it are other greenlets' (their Python frames are not in
+    // this chain), so they are left out, and their eval frames never take ours.
+    let native = Array(all[greenletStart(all)...])
     let evalIndices = native.indices.filter { isEval(native[$0]) }
     var groups = groups
-    if evalIndices.count == groups.count + 1 {
+    if evalIndices.count == groups.count + 1, let last = evalIndices.last,
+      native[(last + 1)...].allSatisfy({ isInternal($0) })
+    {
       // The innermost eval call has not pushed its first Python frame yet (or has
       // just popped its last): a consistent state, caught at the call boundary.
       groups.append([])
@@ -68,6 +74,20 @@ public struct NativeMerge: Sendable {
       if isEval(frame) { return false }
     }
     return false
+  }
+
+  /// Index of the innermost greenlet bootstrap frame (g_initialstub, else
+  /// inner_bootstrap, in a greenlet module), 0 when the thread runs no greenlet.
+  func greenletStart(_ native: [Frame]) -> Int {
+    var bootstrap: Int?
+    for i in native.indices.reversed() {
+      let frame = native[i]
+      guard frame.kind == .native, let module = frame.module, module.contains("greenlet"), let name = frame.name else { continue }
+      let bare = name.split(separator: "(").first.map { $0.split(separator: ":").last.map(String.init) ?? "" } ?? ""
+      if bare == "g_initialstub" { return i }
+      if bare == "inner_bootstrap", bootstrap == nil { bootstrap = i }
+    }
+    return bootstrap ?? 0
   }
 
   func isEval(_ frame: Frame) -> Bool {
