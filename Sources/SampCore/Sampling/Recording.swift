@@ -44,7 +44,7 @@ public enum Recording {
     }
 
     let source = try StackSources.choose(pid: pid, config: config, log: log)
-    let command = ProcFS.commandLine(of: pid)
+    let command = TerminalText.escaped(ProcFS.commandLine(of: pid))
     log.info("attached to PID \(pid) (\(command.isEmpty ? "?" : command)): \(session.threads.count) thread\(session.threads.count == 1 ? "" : "s"), \(source.summary), \(formatRate(config.rate))" + (config.duration.map { " for \(formatSeconds($0))" } ?? " until Ctrl-C or exit"))
 
     let writer = FoldedWriter(output: output)
