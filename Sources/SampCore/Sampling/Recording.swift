@@ -67,6 +67,9 @@ public enum Recording {
       break
     }
     log.info(summaryLine(sampler.stats))
+    if let why = EmptyProfile.explanation(sampler.stats, config: config, pid: pid, children: { ProcFS.children(of: pid) }) {
+      log.info(why)
+    }
     if sampler.stats.cpuPhases.enabled {
       log.info(cpuPhasesLine(sampler.stats.cpuPhases) + "; \(sampler.stats.copiedOnStop) of \(sampler.stats.samples) samples copied at the stop")
     }
