@@ -39,17 +39,46 @@ public enum ProcFS {
 
   /// The thread IDs of a process, from /proc/PID/task.
   public static func threads(of pid: ProcessID) throws(SystemError) -> [ThreadID] {
-    let path = "/proc/\(pid.rawValue)/task"
+    try numberedEntries("/proc/\(pid.rawValue)/task").map { ThreadID($0) }
+  }
+
+  /// The processes whose parent is `pid`, lowest first: from each thread's
+  /// /proc/PID/task/TID/children where the kernel has them
+  /// (CONFIG_PROC_CHILDREN), else from the parent in every process's status.
+  public static func children(of pid: ProcessID) -> [ProcessID] {
+    guard let tids = try? threads(of: pid) else { return [] }
+    var found: [Int32] = []
+    var kernelLists = false
+    for tid in tids {
+      guard let text = try? readText("/proc/\(pid.rawValue)/task/\(tid.rawValue)/children") else { continue }
+      kernelLists = true
+      found += parseChildren(text)
+    }
+    if !kernelLists {
+      for other in (try? numberedEntries("/proc")) ?? [] where other != pid.rawValue {
+        if (try? status(of: ProcessID(other)))?.parentPID == pid.rawValue { found.append(other) }
+      }
+    }
+    return Set(found).sorted().map { ProcessID($0) }
+  }
+
+  /// A children file: PIDs separated by spaces.
+  public static func parseChildren(_ text: String) -> [Int32] {
+    text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
+  }
+
+  /// The names of a /proc directory's entries that are numbers, sorted.
+  private static func numberedEntries(_ path: String) throws(SystemError) -> [Int32] {
     guard let dir = opendir(path) else { throw .procfs(path: path, .current) }
     defer { closedir(dir) }
-    var tids: [ThreadID] = []
+    var numbers: [Int32] = []
     while let entry = readdir(dir) {
       let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
         String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
       }
-      if let value = Int32(name) { tids.append(ThreadID(value)) }
+      if let value = Int32(name) { numbers.append(value) }
     }
-    return tids.sorted()
+    return numbers.sorted()
   }
 
   public static func status(of pid: ProcessID) throws(SystemError) -> ProcessStatus {

@@ -51,6 +51,18 @@ public final class Symbolizer {
   public var cacheMisses: Int { cache.misses }
   /// How many times the maps were re-reported after attach.
   public private(set) var refreshes = 0
+  /// CPU time (ns) spent naming addresses in a module or compile unit met for
+  /// the first time, or after re-reading the maps: libdw then loads that
+  /// module's symbol table or that unit's DWARF and line table, which later
+  /// addresses there reuse. A one-off cost, not the steady cost of a sample.
+  public private(set) var loadingNanos: UInt64 = 0
+  /// The (module, compile unit) pairs named so far.
+  private var unitsSeen: Set<UnitKey> = []
+
+  private struct UnitKey: Hashable {
+    var module: UInt
+    var unitOffset: UInt64
+  }
 
   private struct CacheKey: Hashable {
     var address: UInt64
@@ -101,6 +113,7 @@ public final class Symbolizer {
     refreshes += 1
     cache.removeAll()
     compileUnits = CompileUnitFinder()
+    unitsSeen.removeAll()
     try? report()
     return true
   }
@@ -117,16 +130,20 @@ public final class Symbolizer {
   public func frames(at address: UInt64, isReturnAddress: Bool) -> [SymbolizedFrame] {
     let key = CacheKey(address: address, isReturnAddress: isReturnAddress)
     if let hit = cache[key] { return hit }
+    let started = OwnCPUTime.now()
     let lookup = isReturnAddress && address > 0 ? address - 1 : address
-    var result = resolve(lookup, reported: address)
+    var firstInUnit = false
+    var result = resolve(lookup, reported: address, firstInUnit: &firstInUnit)
     if result.first?.module == "", refresh() {
-      result = resolve(lookup, reported: address)
+      firstInUnit = true  // the maps were re-read and re-reported
+      result = resolve(lookup, reported: address, firstInUnit: &firstInUnit)
     }
+    if firstInUnit { loadingNanos &+= OwnCPUTime.now() &- started }
     cache[key] = result
     return result
   }
 
-  private func resolve(_ lookup: UInt64, reported: UInt64) -> [SymbolizedFrame] {
+  private func resolve(_ lookup: UInt64, reported: UInt64, firstInUnit: inout Bool) -> [SymbolizedFrame] {
     let unknown = [SymbolizedFrame(symbol: nil, file: nil, line: nil, module: "", address: reported, inlined: false)]
     guard let dwfl, let module = dwfl_addrmodule(dwfl, Dwarf_Addr(lookup)) else { return unknown }
     // libdw can answer with the last module for an address far above it (a
@@ -142,6 +159,11 @@ public final class Symbolizer {
       elfSymbol = Demangler.demangle(Demangler.cleanELFName(String(cString: name)))
     }
     let unit = compileUnits.unit(in: module, containing: lookup)
+    var unitOffset = UInt64.max  // no DWARF: the module's symbol table only
+    if var die = unit?.die { unitOffset = dwarf_dieoffset(&die) }
+    if unitsSeen.insert(UnitKey(module: UInt(bitPattern: module), unitOffset: unitOffset)).inserted {
+      firstInUnit = true
+    }
     let functions = unit?.functions(at: lookup) ?? []
     var location = unit?.location(of: lookup) ?? functions.first?.declaration
     var frames: [SymbolizedFrame] = []

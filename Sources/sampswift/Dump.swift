@@ -7,7 +7,7 @@ struct Dump: ParsableCommand {
     abstract: "Print every thread's stack once.",
     discussion: "Each thread with its name, TID and state (running, idle, holds the GIL, waiting for it).")
 
-  @Option(name: [.short, .long], help: ArgumentHelp("Process to inspect.", valueName: "pid"))
+  @Option(name: [.short, .long], parsing: .unconditional, help: ArgumentHelp("Process to inspect.", valueName: "pid"))
   var pid: String
 
   @Flag(name: [.short, .long], help: "Include native frames.")

@@ -10,14 +10,18 @@ struct Record: ParsableCommand {
       a summary goes to stderr at the end.
       """)
 
-  @Option(name: [.short, .long], help: ArgumentHelp("Process to profile.", valueName: "pid"))
+  // Values are taken as they come (`.unconditional`), so that `--duration -1`
+  // is a negative duration, explained by the checks in `samplerConfig`,
+  // rather than a missing value followed by an unknown option `-1`.
+  @Option(name: [.short, .long], parsing: .unconditionalSingleValue, help: ArgumentHelp("Process to profile.", valueName: "pid"))
   var pid: [String] = []
 
-  @Option(name: [.short, .long], help: ArgumentHelp("Seconds to record (default: until Ctrl-C or the target exits).", valueName: "seconds"))
-  var duration: Double?
+  @Option(name: [.short, .long], parsing: .unconditional,
+          help: ArgumentHelp("Seconds to record (default: until Ctrl-C or the target exits).", valueName: "seconds"))
+  var duration: String?
 
-  @Option(name: [.short, .long], help: ArgumentHelp("Samples per second.", valueName: "hz"))
-  var rate: Double = 100
+  @Option(name: [.short, .long], parsing: .unconditional, help: ArgumentHelp("Samples per second.", valueName: "hz"))
+  var rate: String = "100"
 
   @Flag(name: [.short, .long], help: "Include native frames (C, C++, Rust, Swift) merged with Python frames.")
   var native = false
@@ -65,32 +69,39 @@ struct Record: ParsableCommand {
     if pid.count > 1 {
       throw ValidationError("one --pid at a time for now")
     }
-    do {
-      try samplerConfig().validate()
-    } catch {
-      throw ValidationError(error.message)
-    }
   }
 
-  func samplerConfig() -> SamplerConfig {
+  func samplerConfig() throws(SampError) -> SamplerConfig {
     var config = SamplerConfig()
-    config.rate = rate
-    config.duration = duration
+    config.rate = try Self.positiveNumber(rate, option: "--rate", unit: "samples per second", hint: SamplerConfig.rateHint)
+    if let duration {
+      config.duration = try Self.positiveNumber(duration, option: "--duration", unit: "seconds", hint: SamplerConfig.durationHint)
+    }
     config.native = native
     config.includeIdle = idle
     config.onlyGIL = gil
     config.threadRoots = threads
     config.nonblocking = nonblocking
     config.cpuPhases = cpuPhases
-    config.namingBatch = SamplerConfig.namingBatch(forRate: rate)
+    config.namingBatch = SamplerConfig.namingBatch(forRate: config.rate)
     config.labels = FrameLabeler(
       lineMode: nolineno ? .none : (function ? .functionStart : .current),
       fullFilenames: fullFilenames)
+    try config.validate()
     return config
   }
 
+  /// `text` as a positive number, or an error that names the option and quotes what was given.
+  static func positiveNumber(_ text: String, option: String, unit: String, hint: String) throws(SampError) -> Double {
+    guard let value = Double(text), value.isFinite, value > 0 else {
+      throw .invalidOption("\(option) must be a positive number of \(unit), not '\(TerminalText.escaped(text))'", hint: hint)
+    }
+    return value
+  }
+
   func run() throws {
-    let code = try Session.record(pid: pid.first, command: command, config: samplerConfig(), outputPath: output)
+    let config = try Session.reporting { () throws(SampError) -> SamplerConfig in try samplerConfig() }
+    let code = try Session.record(pid: pid.first, command: command, config: config, outputPath: output)
     if code != 0 { throw ExitCode(code) }
   }
 }

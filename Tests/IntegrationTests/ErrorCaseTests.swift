@@ -106,6 +106,36 @@ import Testing
     #expect(firstLine(result).contains("--duration"), "\(result.stderr)")
   }
 
+  /// Negative values used to be taken for options ("Missing value for
+  /// '--duration <seconds>'"), and words got ArgumentParser's own message:
+  /// each now names the option, quotes the value and hints at a good one.
+  @Test(arguments: [
+    (["--duration", "-1"], "--duration must be a positive number of seconds, not '-1'"),
+    (["-d", "-1"], "--duration must be a positive number of seconds, not '-1'"),
+    (["--duration=-1"], "--duration must be a positive number of seconds, not '-1'"),
+    (["--duration", "0"], "--duration must be a positive number of seconds, not '0'"),
+    (["--duration", "abc"], "--duration must be a positive number of seconds, not 'abc'"),
+    (["--rate", "-5"], "--rate must be a positive number of samples per second, not '-5'"),
+    (["--rate", "0"], "--rate must be a positive number of samples per second, not '0'"),
+    (["--rate", "abc"], "--rate must be a positive number of samples per second, not 'abc'"),
+  ])
+  func badNumberIsExplained(arguments: [String], message: String) throws {
+    let pid = try Self.pidOfExitedProcess()
+    let result = try Sampswift.run(["record", "--pid", String(pid)] + arguments)
+    expectError(result, message, code: Self.usage)
+    #expect(firstLine(result) == "sampswift: error: \(message)", "\(result.stderr)")
+    let hint = result.stderr.split(separator: "\n").dropFirst().first.map(String.init) ?? ""
+    let want = arguments[0].hasPrefix("--rate") ? "hint: give samples per second, above 0" : "hint: give seconds, above 0"
+    #expect(hint.hasPrefix(want), "\(result.stderr)")
+  }
+
+  @Test func negativePIDIsNotTakenForAnOption() throws {
+    for command in ["record", "dump"] {
+      let result = try Sampswift.run([command, "--pid", "-5"])
+      expectError(result, "'-5' is not a process ID", code: Self.usage)
+    }
+  }
+
   // MARK: helpers
 
   /// The contract every error keeps.

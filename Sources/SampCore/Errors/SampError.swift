@@ -11,7 +11,8 @@ public enum SampError: Error, Equatable, Sendable {
   case zombie(Int32, parentPID: Int32)
   case permissionDenied(Int32, ptraceScope: Int?, targetUID: UInt32?, ownUID: UInt32)
   case alreadyTraced(Int32, tracerPID: Int32, tracerName: String)
-  case invalidOption(String)
+  /// A bad option or value; the hint says what a good one looks like.
+  case invalidOption(String, hint: String? = nil)
   case cannotStartCommand(String, Errno)
   case output(path: String, Errno)
   case input(path: String, Errno)
@@ -42,16 +43,16 @@ public enum SampError: Error, Equatable, Sendable {
     case .invalidPID(let text): return "'\(text)' is not a process ID"
     case .noSuchProcess(let pid): return "no process with PID \(pid)"
     case .ownProcess(let pid): return "PID \(pid) is sampswift itself"
-    case .kernelThread(let pid, let name): return "PID \(pid) (\(name)) is a kernel thread"
+    case .kernelThread(let pid, let name): return "PID \(pid) (\(TerminalText.escaped(name))) is a kernel thread"
     case .zombie(let pid, let parent):
       return "PID \(pid) is a zombie: it has exited and waits for its parent (PID \(parent)) to collect its status"
     case .permissionDenied(let pid, _, let targetUID, let ownUID):
       let owner = targetUID.map { $0 == ownUID ? "" : " (owned by UID \($0), sampswift runs as UID \(ownUID))" } ?? ""
       return "not permitted to trace PID \(pid)\(owner)"
     case .alreadyTraced(let pid, let tracer, let name):
-      return "PID \(pid) is already traced by PID \(tracer) (\(name))"
-    case .invalidOption(let text): return text
-    case .cannotStartCommand(let command, let e): return "cannot start '\(command)': \(e)"
+      return "PID \(pid) is already traced by PID \(tracer) (\(TerminalText.escaped(name)))"
+    case .invalidOption(let text, _): return text
+    case .cannotStartCommand(let command, let e): return "cannot start '\(TerminalText.escaped(command))': \(e)"
     case .output(let path, let e): return "cannot write to \(path): \(e)"
     case .input(let path, let e): return "cannot read \(path): \(e)"
     case .unsupportedPython(let version, let reason): return "Python \(version) is not supported: \(reason)"
@@ -70,7 +71,7 @@ public enum SampError: Error, Equatable, Sendable {
       return Self.permissionHint(ptraceScope: scope, targetUID: targetUID, ownUID: ownUID)
     case .alreadyTraced:
       return "a process has only one tracer: stop the other debugger or profiler (gdb, strace, py-spy) first"
-    case .invalidOption: return "see `sampswift help` and `sampswift help COMMAND` for the options"
+    case .invalidOption(_, let hint): return hint ?? "see `sampswift help` and `sampswift help COMMAND` for the options"
     case .cannotStartCommand: return "check that the command exists and is executable"
     case .output: return "choose a writable path with -o, or write to stdout"
     case .input: return "give the path of a folded profile written by `sampswift record`"

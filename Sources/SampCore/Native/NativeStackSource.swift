@@ -19,6 +19,7 @@ public final class NativeStackSource: StackSource {
   public var summary: String { "native" }
   /// Unwinding starts from registers, which only a stopped thread gives.
   public var readsLateThreads: Bool { false }
+  public var loadingNanos: UInt64 { stacks.loadingNanos }
 
   public func threadsToStop(_ session: TraceSession) -> StopPlan {
     let running = session.runningThreads

@@ -8,6 +8,9 @@ public final class NativeStacks {
   private var unwinder: NativeUnwinder
   private var symbolizer: Symbolizer?
   private let code: CodeRanges
+  /// First-time loading not in the current symbolizer's count: unwinding
+  /// through newly met code, and the symbolizers replaced by `reset`.
+  private var otherLoadingNanos: UInt64 = 0
 
   public init(pid: ProcessID) {
     self.pid = pid
@@ -23,6 +26,9 @@ public final class NativeStacks {
 
   /// After resume: the frames of `slot`, root first, inlined functions expanded.
   public func frames(slot: Int) throws(SystemError) -> [Frame] {
+    // The wall clock: a vDSO read, where a CPU clock read is a syscall; an
+    // unwind does not sleep.
+    let unwindStart = Monotonic.now()
     var ips = code.trim(try unwinder.unwind(slot: slot))
     if ips.isEmpty { throw .unwind(code: 0) }
     if ips.count == 1 {
@@ -32,8 +38,21 @@ public final class NativeStacks {
       // a new thread's top word is no code address, and adds nothing).
       ips = code.trim(ips + unwinder.unwindFromStackTop(slot: slot))
     }
-    return symbolize(ips)
+    let unwindNanos = Monotonic.now() &- unwindStart
+    let missesBefore = symbolizer?.cacheMisses ?? 0
+    let frames = symbolize(ips)
+    // Addresses never named before are ones libunwind met for the first time
+    // too: it found and read their module's unwind table (opening the file).
+    // Their share of the unwind is loading, not the steady cost of a sample.
+    let newAddresses = (symbolizer?.cacheMisses ?? 0) - missesBefore
+    if newAddresses > 0 { otherLoadingNanos &+= unwindNanos / UInt64(ips.count) &* UInt64(newAddresses) }
+    return frames
   }
+
+  /// The profiler's time spent on code met for the first time, over the
+  /// run: loading its symbols and DWARF (`Symbolizer.loadingNanos`) and its
+  /// unwind tables.
+  public var loadingNanos: UInt64 { otherLoadingNanos &+ (symbolizer?.loadingNanos ?? 0) }
 
   /// Root-first frames for innermost-first instruction pointers.
   public func symbolize(_ ips: [UInt64]) -> [Frame] {
@@ -53,6 +72,7 @@ public final class NativeStacks {
 
   /// After exec or a change of mappings: drop caches built for the old image.
   public func reset() {
+    otherLoadingNanos = loadingNanos
     unwinder = NativeUnwinder(pid: pid)
     symbolizer = try? Symbolizer(pid: pid)
     code.reset()

@@ -2,13 +2,14 @@
 /// printed upside down, as py-spy dump does) or JSON for tools.
 public enum DumpWriter {
   public static func text(_ s: Snapshot.Result, labeler: FrameLabeler = FrameLabeler()) -> String {
-    var out = "Process \(s.pid): \(s.command.isEmpty ? "?" : s.command)\n"
+    // Names and labels come from the target: escaped, so none breaks a line.
+    var out = "Process \(s.pid): \(s.command.isEmpty ? "?" : TerminalText.escaped(s.command))\n"
     out += "Stacks: \(s.source)\n"
     for t in s.threads {
-      out += "\nThread \(t.tid) \"\(t.name ?? "?")\" (\(t.activity.description))\n"
+      out += "\nThread \(t.tid) \"\(TerminalText.escaped(t.name ?? "?"))\" (\(t.activity.description))\n"
       if t.frames.isEmpty { out += "    (no frames)\n" }
       for frame in t.frames.reversed() {
-        out += "    \(labeler.label(frame))\n"
+        out += "    \(TerminalText.escaped(labeler.label(frame)))\n"
       }
     }
     if s.errors.total > 0 {

@@ -110,6 +110,7 @@ public final class PythonStackSource: StackSource {
   public var summary: String { "Python \(interpreter.version)" + (native != nil ? " with native frames" : "") }
   /// Python frames are memory; native ones need registers.
   public var readsLateThreads: Bool { native == nil }
+  public var loadingNanos: UInt64 { native?.loadingNanos ?? 0 }
 
   /// Only running threads can change their Python stack: an idle one is blocked
   /// in the kernel, so it is read without being stopped. Threads that had no

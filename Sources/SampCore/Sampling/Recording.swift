@@ -44,7 +44,7 @@ public enum Recording {
     }
 
     let source = try StackSources.choose(pid: pid, config: config, log: log)
-    let command = ProcFS.commandLine(of: pid)
+    let command = TerminalText.escaped(ProcFS.commandLine(of: pid))
     log.info("attached to PID \(pid) (\(command.isEmpty ? "?" : command)): \(session.threads.count) thread\(session.threads.count == 1 ? "" : "s"), \(source.summary), \(formatRate(config.rate))" + (config.duration.map { " for \(formatSeconds($0))" } ?? " until Ctrl-C or exit"))
 
     let writer = FoldedWriter(output: output)
@@ -67,6 +67,9 @@ public enum Recording {
       break
     }
     log.info(summaryLine(sampler.stats))
+    if let why = EmptyProfile.explanation(sampler.stats, config: config, pid: pid, children: { ProcFS.children(of: pid) }) {
+      log.info(why)
+    }
     if sampler.stats.cpuPhases.enabled {
       log.info(cpuPhasesLine(sampler.stats.cpuPhases) + "; \(sampler.stats.copiedOnStop) of \(sampler.stats.samples) samples copied at the stop")
     }
@@ -105,15 +108,23 @@ public enum Recording {
       + "; total \(String(format1: total))"
   }
 
-  /// Late samples by cause: sampling too slow for the rate (lower it), or the
-  /// machine running the profiler late, waking it late or preempting it while
-  /// it sampled (a busy host; the profile is less even in time either way).
+  /// Late samples by cause: sampling too slow for the rate (lower it), a
+  /// few slow samples (not the rate), the one-off loading of symbols for code
+  /// met the first time, or the machine running the profiler late, waking it
+  /// late or preempting it while it sampled (a busy host; the profile is less
+  /// even in time either way).
   static func lateness(_ s: SamplingStats) -> String {
     var parts: [String] = []
     if s.overranSamples > 0 {
-      parts.append("fell behind \(s.overranSamples) times, by at most \(ms(s.maxOverrunLagNanos)) ms (sampling took longer than the interval: lower --rate)")
+      let why = s.overranSamples >= s.samples / steadyOverrunShare
+        ? "sampling took longer than the interval: lower --rate"
+        : "a few slow samples, not the rate"
+      parts.append("fell behind \(s.overranSamples) times, by at most \(ms(s.maxOverrunLagNanos)) ms (\(why))")
     } else {
       parts.append("never behind")
+    }
+    if s.loadingDelays > 0 {
+      parts.append("late \(s.loadingDelays) times, by at most \(ms(s.maxLoadingLagNanos)) ms, while loading the symbols and unwind tables of code met for the first time (a one-off, not the rate)")
     }
     if s.lateWakeups > 0 {
       parts.append("woke late \(s.lateWakeups) times, by at most \(ms(s.maxWakeupLagNanos)) ms (the machine ran the profiler late)")
@@ -121,6 +132,11 @@ public enum Recording {
     if s.skippedSamples > 0 { parts.append("\(s.skippedSamples) ticks missed") }
     return parts.joined(separator: ", ")
   }
+
+  /// Sampling is too slow for the rate when at least one sample in this many
+  /// ran into the next tick; fewer are a slow sample now and then (a stop
+  /// that waited for a busy CPU), which a lower rate does not cure.
+  static let steadyOverrunShare = 10
 
   private static func ms(_ nanos: UInt64) -> String { String(format1: Double(nanos) / 1e6) }
 

@@ -41,19 +41,27 @@ public struct SamplerConfig: Sendable {
   /// About 31 years: beyond it the end time in nanoseconds would not fit.
   public static let maximumDuration: Double = 1e9
 
+  /// What a good --rate and --duration look like, for error hints.
+  public static let rateHint = "give samples per second, above 0 and at most 100000: for example --rate 100 (the default) or --rate 250"
+  public static let durationHint = "give seconds, above 0 (fractions allowed): for example --duration 30 or --duration 0.5; leave it out to record until the target exits or Ctrl-C"
+
   /// Checks values a user can get wrong; the CLI calls this before attaching.
   public func validate() throws(SampError) {
-    guard rate.isFinite, rate > 0 else { throw .invalidOption("--rate must be a positive number of samples per second, not \(rate)") }
+    guard rate.isFinite, rate > 0 else {
+      throw .invalidOption("--rate must be a positive number of samples per second, not \(rate)", hint: Self.rateHint)
+    }
     guard rate <= Self.maximumRate else {
-      throw .invalidOption("--rate \(Int(rate)) is above the maximum of \(Int(Self.maximumRate)) samples per second")
+      throw .invalidOption("--rate \(Int(rate)) is above the maximum of \(Int(Self.maximumRate)) samples per second", hint: Self.rateHint)
     }
     guard rate >= Self.minimumRate else {
-      throw .invalidOption("--rate \(rate) is below the minimum of \(Self.minimumRate) samples per second")
+      throw .invalidOption("--rate \(rate) is below the minimum of \(Self.minimumRate) samples per second", hint: Self.rateHint)
     }
     if let d = duration {
-      guard d.isFinite, d > 0 else { throw .invalidOption("--duration must be a positive number of seconds, not \(d)") }
+      guard d.isFinite, d > 0 else {
+        throw .invalidOption("--duration must be a positive number of seconds, not \(d)", hint: Self.durationHint)
+      }
       guard d <= Self.maximumDuration else {
-        throw .invalidOption("--duration \(d) is above the maximum of \(Int(Self.maximumDuration)) seconds; leave it out to record until the target exits")
+        throw .invalidOption("--duration \(d) is above the maximum of \(Int(Self.maximumDuration)) seconds", hint: Self.durationHint)
       }
     }
   }

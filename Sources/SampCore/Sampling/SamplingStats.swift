@@ -12,9 +12,14 @@ public struct SamplingStats: Sendable {
   /// rate does not cure).
   public var overranSamples = 0
   public var lateWakeups = 0
+  /// Late samples that the profiler's own work made late only through loading
+  /// the symbols of code met for the first time (`StackSource.loadingNanos`):
+  /// a one-off, not sampling too slow for the rate.
+  public var loadingDelays = 0
   /// The largest delay behind schedule of each kind, in nanoseconds.
   public var maxOverrunLagNanos: UInt64 = 0
   public var maxWakeupLagNanos: UInt64 = 0
+  public var maxLoadingLagNanos: UInt64 = 0
   /// Ticks missed while behind (not made up later, so the profile is not skewed).
   public var skippedSamples = 0
   /// Time the target's threads were held stopped, first interrupt to last resume.

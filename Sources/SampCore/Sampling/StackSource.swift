@@ -13,6 +13,10 @@ public protocol StackSource: AnyObject {
   /// Whether `capture` can read a thread interrupted but not yet at its stop
   /// (`TraceSession.Held.late`): memory yes, registers no.
   var readsLateThreads: Bool { get }
+  /// The profiler's time (ns, over the run) spent loading what unwinding and
+  /// naming need the first time they meet new code (unwind tables, symbol
+  /// tables, DWARF): a sample slowed by it does not say the rate is too high.
+  var loadingNanos: UInt64 { get }
   /// Called once the planned threads are interrupted, while their stops are on
   /// the way: setup done here is not done while they are held. A copy
   /// returned runs the moment they are stopped, and they are continued
@@ -34,6 +38,8 @@ public protocol StackSource: AnyObject {
 extension StackSource {
   /// Sources with nothing to set up ahead do it all in `capture`.
   public func prepareCapture(_ planned: [ThreadID]) -> StopCopy? { nil }
+  /// Sources that load nothing on first use.
+  public var loadingNanos: UInt64 { 0 }
   /// Sources that name every sample at once have nothing to drain.
   public func drain(_ errors: inout SampleErrors) -> [ThreadStack] { [] }
 }
