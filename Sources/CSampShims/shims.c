@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include <libunwind-ptrace.h>
 
 long sampswift_ptrace_seize(pid_t tid, unsigned long options) {
@@ -36,6 +37,26 @@ long sampswift_process_vm_readv(pid_t pid, const struct iovec *local, unsigned l
 }
 
 int sampswift_sched_getcpu(void) { return sched_getcpu(); }
+
+pid_t sampswift_fork_gated(const char *file, char *const argv[], int gate_read, int gate_write,
+                           int report_read, int report_write) {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  // The child. Its copy of the gate's write end is closed, so a profiler that
+  // dies before opening the gate gives EOF, and the command runs untraced.
+  close(gate_write);
+  close(report_read);
+  char byte;
+  while (read(gate_read, &byte, 1) < 0 && errno == EINTR) {}
+  signal(SIGPIPE, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  execvp(file, argv);
+  int error = errno;
+  while (write(report_write, &error, sizeof error) < 0 && errno == EINTR) {}
+  _exit(127);
+}
 
 const unsigned long sampswift_ptrace_o_traceclone = PTRACE_O_TRACECLONE;
 const unsigned long sampswift_ptrace_o_traceexec = PTRACE_O_TRACEEXEC;

@@ -95,6 +95,24 @@ public enum ProcFS {
     return bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
   }
 
+  /// How long ago the process started (fork, or clone), in nanoseconds; nil
+  /// if its stat cannot be read. The start time has the kernel's clock-tick
+  /// resolution (10 ms), rounded down: the age is never under the true one.
+  public static func age(of pid: ProcessID) -> UInt64? {
+    guard let bytes = try? readFile("/proc/\(pid.rawValue)/stat", limit: 4096),
+      let close = bytes.lastIndex(of: UInt8(ascii: ")"))
+    else { return nil }
+    // Fields after "(comm)": state is the first, starttime (stat field 22) the twentieth.
+    let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
+    guard fields.count > 19, let ticks = UInt64(String(decoding: fields[19], as: UTF8.self)) else { return nil }
+    let hz = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+    var ts = timespec()
+    clock_gettime(CLOCK_BOOTTIME, &ts)
+    let now = UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    let started = ticks &* (1_000_000_000 / hz)
+    return now > started ? now - started : 0
+  }
+
   /// The thread's /proc stat line, read once (where it runs; the per-sample
   /// state check keeps its file open, see `ThreadRunStateReader`).
   public static func threadStat(_ pid: ProcessID, _ tid: ThreadID) -> ThreadStat? {

@@ -280,6 +280,18 @@ public final class TraceSession {
     }
   }
 
+  /// Handles events until the target execs (or ends), at most until
+  /// `deadline` (CLOCK_MONOTONIC ns); true if an exec came. For a launched
+  /// command seized before its exec: sampling then starts on the new program.
+  @discardableResult
+  public func awaitExec(until deadline: UInt64) -> Bool {
+    let before = execCount
+    while execCount == before, ended == nil, let (who, event) = nextEvent(until: deadline) {
+      if handleStop(who, event) { continueThread(who) }
+    }
+    return execCount != before
+  }
+
   /// Handles the events pending for `tid` alone, without blocking.
   private func pollEvents(of tid: ThreadID) {
     while let (who, event) = try? Wait.next(tid, blocking: false) {

@@ -26,7 +26,10 @@ private func le(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNe
   {
     let maps = [MemoryMapping(start: bias, end: bias + 0x1_0000, readable: true, writable: false, executable: true,
                               fileOffset: 0, inode: 1, path: path)]
-    return try InterpreterLocator.locate(in: try! ElfFile(bytes: elf), path: path, maps: maps, memory: memory)
+    guard case .found(let info) = try InterpreterLocator.locate(in: try! ElfFile(bytes: elf), path: path, maps: maps,
+                                                                memory: memory)
+    else { return nil }
+    return info
   }
 
   /// _PyRuntime (zeros) at bias + 0x4000 and Py_Version at bias + 0x4100 (a longer

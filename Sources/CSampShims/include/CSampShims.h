@@ -1,5 +1,6 @@
 // C that Swift cannot call directly: variadic ptrace, libunwind's macro-renamed
-// unw_* API, and the C++/Swift demanglers. Thin wrappers, no logic.
+// unw_* API, the C++/Swift demanglers, and the few calls a forked child makes
+// before its exec. Thin wrappers, no logic.
 #ifndef CSAMPSHIMS_H
 #define CSAMPSHIMS_H
 
@@ -26,6 +27,17 @@ long sampswift_process_vm_readv(pid_t pid, const struct iovec *local, unsigned l
 
 // sched_getcpu(3) needs _GNU_SOURCE too: the CPU this thread runs on now, or -1.
 int sampswift_sched_getcpu(void);
+
+// `record -- COMMAND`: forks a child that waits at a gate (reads one byte, or
+// EOF, from gate_read) before it execs `file`, so the profiler can seize it
+// first and trace the new program from its first instruction. The child only
+// calls async-signal-safe functions: code after fork in a threaded process
+// must not touch the Swift runtime. Between the gate and the exec it restores
+// SIGPIPE's default and an empty signal mask; if the exec fails it writes its
+// errno (an int) to report_write and exits 127. Returns the child's PID, or -1
+// (errno set) if fork failed. All four descriptors should be close-on-exec.
+pid_t sampswift_fork_gated(const char *file, char *const argv[], int gate_read, int gate_write,
+                           int report_read, int report_write);
 
 // Option and event constants (macros or enums Swift may not see).
 extern const unsigned long sampswift_ptrace_o_traceclone;

@@ -110,8 +110,12 @@ final class CodeObjectCache: FrameCatalog {
 
   var count: Int { entries.count }
 
-  /// Whether an address has an entry (trusted or due for a check).
-  func knows(_ code: RemoteAddress) -> Bool { entries[code] != nil }
+  /// Whether a lookup at `now` would take the entry for `code` without
+  /// reading its header (found within `recheckNanos` before).
+  func trusts(_ code: RemoteAddress, at now: UInt64) -> Bool {
+    guard let known = entries[code] else { return false }
+    return now &- known.checkedAt < recheckNanos
+  }
 
   private func field(_ field: (offset: Int, wide: Bool), _ header: ByteView) -> UInt64 {
     field.wide ? header.u64(at: field.offset) : UInt64(header.u32(at: field.offset))

@@ -36,13 +36,43 @@ public enum InterpreterLocator {
   /// nil when the process has no CPython interpreter; throws when it has one this
   /// profiler cannot read (an unknown version).
   public static func locate(pid: ProcessID, memory: RemoteMemory) throws(SampError) -> PythonInterpreterInfo? {
-    guard let maps = try? ProcFS.maps(of: pid) else { return nil }
-    let exe = ProcFS.executablePath(of: pid)
-    for path in candidates(maps: maps, executable: exe) {
-      guard let elf = openElf(path, pid: pid) else { continue }
-      if let info = try locate(in: elf, path: path, maps: maps, memory: memory) { return info }
+    var rejected: Set<String> = []
+    guard case .found(let info) = try look(pid: pid, memory: memory, starting: false, rejected: &rejected) else {
+      return nil
     }
-    return nil
+    return info
+  }
+
+  /// What one look found.
+  public enum Look: Sendable {
+    case found(PythonInterpreterInfo)
+    /// A file that defines the interpreter is mapped but cannot be read yet
+    /// (ld.so still mapping it, or, while `starting`, a version that the
+    /// interpreter has not written yet): look again.
+    case notYet
+    /// No mapped file defines an interpreter (yet: one may be loaded later).
+    case absent
+  }
+
+  /// A look for the interpreter in a program that may still be starting
+  /// (`starting`: a version not readable yet is `notYet`, not an error).
+  /// `rejected` keeps the files found to define no interpreter, which are not
+  /// opened again by later looks at the same program.
+  public static func look(pid: ProcessID, memory: RemoteMemory, starting: Bool, rejected: inout Set<String>)
+    throws(SampError) -> Look
+  {
+    guard let maps = try? ProcFS.maps(of: pid) else { return .absent }
+    let exe = ProcFS.executablePath(of: pid)
+    var outcome = Look.absent
+    for path in candidates(maps: maps, executable: exe) where !rejected.contains(path) {
+      guard let elf = openElf(path, pid: pid) else { continue }
+      switch try locate(in: elf, path: path, maps: maps, memory: memory, starting: starting) {
+      case .found(let info): return .found(info)
+      case .notYet: outcome = .notYet
+      case .absent: rejected.insert(path)
+      }
+    }
+    return outcome
   }
 
   /// The executable first (static builds such as Debian's /usr/bin/python3.X),
@@ -68,11 +98,12 @@ public enum InterpreterLocator {
     "_PyRuntime", "interp_head", "_PyThreadState_Current", "Py_Version", "PyCode_Type",
   ]
 
-  static func locate(in elf: ElfFile, path: String, maps: [MemoryMapping], memory: RemoteMemory) throws(SampError) -> PythonInterpreterInfo? {
-    guard let symbols = try? elf.symbols(named: symbolNames) else { return nil }
+  static func locate(in elf: ElfFile, path: String, maps: [MemoryMapping], memory: RemoteMemory,
+                     starting: Bool = false) throws(SampError) -> Look {
+    guard let symbols = try? elf.symbols(named: symbolNames) else { return .absent }
     let runtimeSection = elf.section(named: ".PyRuntime")
-    guard symbols["_PyRuntime"] != nil || runtimeSection != nil || symbols["interp_head"] != nil else { return nil }
-    guard let bias = loadBias(elf, path: path, maps: maps) else { return nil }
+    guard symbols["_PyRuntime"] != nil || runtimeSection != nil || symbols["interp_head"] != nil else { return .absent }
+    guard let bias = loadBias(elf, path: path, maps: maps) else { return .notYet }
     func address(_ name: String) -> RemoteAddress? { symbols[name].map { RemoteAddress($0.value &+ bias) } }
     // The section address, never its file offset (reference §1.2).
     let runtime = address("_PyRuntime") ?? runtimeSection.map { RemoteAddress($0.address &+ bias) }
@@ -83,6 +114,8 @@ public enum InterpreterLocator {
     guard let (version, source) = readVersion(elf: elf, bias: bias, runtime: runtime, debugOffsets: debugOffsetsBytes,
                                               pyVersion: address("Py_Version"), memory: memory)
     else {
+      // Before 3.11 the version is only in memory once the interpreter has written it.
+      if starting { return .notYet }
       throw .unsupportedPython(version: "unknown", reason: "cannot read the interpreter version from \(path)")
     }
     let fileName = path.split(separator: "/").last.map(String.init) ?? path
@@ -126,10 +159,10 @@ public enum InterpreterLocator {
       head = RemoteAddress(headSymbol.value &+ bias)
       tstateCurrent = found[layout.tstateCurrentSymbol ?? "_PyThreadState_Current"].map { RemoteAddress($0.value &+ bias) }
     }
-    return PythonInterpreterInfo(
+    return .found(PythonInterpreterInfo(
       version: version, versionSource: source, layout: layout, binaryPath: path, loadBias: bias,
       runtime: runtime, interpreterHead: head, tstateCurrent: tstateCurrent, codeType: address("PyCode_Type"),
-      warnings: warnings)
+      warnings: warnings))
   }
 
   /// ET_EXEC: 0. ET_DYN: where the first PT_LOAD is mapped minus its page-aligned vaddr.

@@ -4,8 +4,7 @@ import SampSystem
 /// copies only the thread list and each frame's code pointer and instruction
 /// offset; names, files and lines come from validated caches after resume.
 public final class PythonStackSource: StackSource {
-  public private(set) var interpreter: PythonInterpreterInfo
-  private let pid: ProcessID
+  public let interpreter: PythonInterpreterInfo
   private let config: SamplerConfig
   /// The copies made while threads are held, of memory they write themselves.
   private let memory: RemoteMemory
@@ -13,24 +12,20 @@ public final class PythonStackSource: StackSource {
   /// thread list): through /proc/PID/mem on a live process, which leaves pages
   /// shared copy-on-write with other processes shared (see `ProcessMemory.Path`).
   private let objects: RemoteMemory
-  private var walker: PythonWalker
-  private var codes: CodeObjectCache
+  private let walker: PythonWalker
+  private let codes: CodeObjectCache
   private let registry: ThreadRegistry
   /// Scheduler state of each thread, read before stopping (a stopped thread is never "R").
   private var running = ThreadLook()
   /// Threads that had no Python thread state at the last capture (native worker
   /// threads): stopping them would cost hold time for nothing.
   private var nonPython: Set<ThreadID> = []
-  /// Set when the target exec'd into something that is no longer this interpreter.
+  /// Set when the target exec'd: this interpreter was the old program's
+  /// (`FollowingStackSource` looks for the new program's and replaces this source).
   private var interpreterLost = false
-  /// While lost: when to look for it again, and the wait after that (`relocate`).
-  private var relocateAt: UInt64 = 0
-  private var relocateDelay = firstRelocateDelayNanos
-  static let firstRelocateDelayNanos: UInt64 = 10_000_000
-  static let longestRelocateDelayNanos: UInt64 = 1_000_000_000
   /// --native: native stacks captured alongside, merged with the Python frames.
   private let native: NativeStacks?
-  private var merge: NativeMerge
+  private let merge: NativeMerge
   /// Names from the threading module, read after resume and refreshed about once a second.
   private var threadNames: PythonThreadNames
   /// Thread states by TID from the last full walk, so a sample that holds only
@@ -78,6 +73,12 @@ public final class PythonStackSource: StackSource {
   /// thread surely still holds it.
   private var unnamed: [Pending] = []
   private var unnamedSamples = 0
+  /// When the first of them was taken: each waited only because every code
+  /// object it met was trusted then (checked within `recheckNanos`), and no
+  /// check runs until they are named, so they are named as of that moment,
+  /// without reading the target again: a batch named after the target has
+  /// exited (its last samples) or exec'd loses nothing.
+  private var unnamedSince: UInt64 = 0
   /// Set by `prepareCapture` for the capture that follows it: the page cache
   /// is empty already.
   private var preparedForCapture = false
@@ -88,7 +89,6 @@ public final class PythonStackSource: StackSource {
 
   public init(pid: ProcessID, interpreter: PythonInterpreterInfo, memory: RemoteMemory,
               objects: RemoteMemory? = nil, config: SamplerConfig) {
-    self.pid = pid
     self.interpreter = interpreter
     self.memory = memory
     self.objects = objects ?? memory
@@ -116,7 +116,6 @@ public final class PythonStackSource: StackSource {
   /// in the kernel, so it is read without being stopped. Threads that had no
   /// Python thread state last time are not stopped either.
   public func threadsToStop(_ session: TraceSession) -> StopPlan {
-    if interpreterLost, Monotonic.now() >= relocateAt { relocate() }
     let traced = session.runningThreads
     let flags = registry.look(at: traced)
     running = ThreadLook(threads: traced, running: flags)
@@ -366,12 +365,21 @@ public final class PythonStackSource: StackSource {
     unnamed += walk.kept
     unnamedSamples += 1
     // --native stacks are named from registers copied for this capture only.
-    if native == nil, unnamedSamples < config.namingBatch, allCodesKnown(walk.kept) { return [] }
-    return drain(&errors)
+    let now = Monotonic.now()
+    if native == nil, config.namingBatch > 1, allCodesTrusted(walk.kept, at: now) {
+      if unnamed.isEmpty { unnamedSince = now }
+      unnamed += walk.kept
+      unnamedSamples += 1
+      return unnamedSamples < config.namingBatch ? [] : drain(&errors)
+    }
+    // A code object new or due for a check: the batch first, as of its time,
+    // then this sample, checked now.
+    let earlier = drain(&errors)
+    return earlier + resolve(walk.kept, at: now, &errors)
   }
 
   public func drain(_ errors: inout SampleErrors) -> [ThreadStack] {
-    let stacks = unnamed.isEmpty ? [] : resolve(unnamed, &errors)
+    let stacks = unnamed.isEmpty ? [] : resolve(unnamed, at: unnamedSince, &errors)
     unnamed.removeAll(keepingCapacity: true)
     unnamedSamples = 0
     return stacks
@@ -392,9 +400,10 @@ public final class PythonStackSource: StackSource {
   }
 
   /// After resume, for one sample's threads or a batch's: code objects looked
-  /// up in one go, frames named by identity.
-  private func resolve(_ threads: [Pending], _ errors: inout SampleErrors) -> [ThreadStack] {
-    let infos = codes.lookup(Self.codeAddresses(threads), memory: objects)
+  /// up in one go (trusted as of `time`, when the samples were taken), frames
+  /// named by identity.
+  private func resolve(_ threads: [Pending], at time: UInt64, _ errors: inout SampleErrors) -> [ThreadStack] {
+    let infos = codes.lookup(Self.codeAddresses(threads), memory: objects, now: time)
     let pythonNames = threadNames.names(objects, idents: threads.map(\.ident), now: Monotonic.now())
     var out: [ThreadStack] = []
     for thread in threads {
@@ -451,11 +460,12 @@ public final class PythonStackSource: StackSource {
     return unchanged ? nil : kept.map(\.page)
   }
 
-  /// Whether the cache has every code object of these chains (their naming can
-  /// then wait for the batch): each distinct one looked up once (the first 16
-  /// kept in mind), not every frame: a deep stack has a few code objects,
-  /// recursion one. No list of addresses is built for it: this runs every sample.
-  private func allCodesKnown(_ kept: [Pending]) -> Bool {
+  /// Whether the cache trusts every code object of these chains now (their
+  /// naming can then wait for the batch, and needs no read of the target):
+  /// each distinct one looked up once (the first 16 kept in mind), not every
+  /// frame: a deep stack has a few code objects, recursion one. No list of
+  /// addresses is built for it: this runs every sample.
+  private func allCodesTrusted(_ kept: [Pending], at now: UInt64) -> Bool {
     var checked: [RemoteAddress] = []
     checked.reserveCapacity(16)
     for thread in kept {
@@ -463,7 +473,7 @@ public final class PythonStackSource: StackSource {
       for frame in thread.frames where frame.code != last {
         last = frame.code
         if checked.contains(frame.code) { continue }
-        guard codes.knows(frame.code) else { return false }
+        guard codes.trusts(frame.code, at: now) else { return false }
         if checked.count < 16 { checked.append(frame.code) }
       }
     }
@@ -495,7 +505,9 @@ public final class PythonStackSource: StackSource {
     return out
   }
 
-  /// After exec the interpreter may be another one, or gone.
+  /// After exec this interpreter is the old program's: nothing of it is read
+  /// again (`FollowingStackSource` finds the new program's interpreter, if
+  /// any, and samples it with a source of its own).
   public func targetChanged(_ session: TraceSession) {
     unnamed.removeAll()  // drained by the sampler first; never named with the new program's caches
     unnamedSamples = 0
@@ -505,27 +517,7 @@ public final class PythonStackSource: StackSource {
     recentPages.removeAll()  // the old program's addresses
     prefetch = PrefetchPlan()
     cleanCaptures = 0
-    relocateDelay = Self.firstRelocateDelayNanos
-    relocate()
-  }
-
-  /// Looks for the interpreter after an exec. The new program may not have
-  /// loaded it yet: while none is found, looks again before later samples,
-  /// backing off to once a second (a program that is not Python costs that).
-  private func relocate() {
-    guard let found = try? InterpreterLocator.locate(pid: pid, memory: objects) else {
-      interpreterLost = true
-      relocateAt = Monotonic.now() + relocateDelay
-      relocateDelay = min(relocateDelay * 2, Self.longestRelocateDelayNanos)
-      return
-    }
-    interpreter = found
-    interpreterLost = false
-    native?.reset()
-    merge = Self.merger(for: found)
-    threadNames = PythonThreadNames(layout: found.layout, interpreter: found)
-    walker = PythonWalker(layout: interpreter.layout, addresses: PythonAddresses(interpreter))
-    codes = CodeObjectCache(layout: interpreter.layout, codeType: interpreter.codeType)
+    interpreterLost = true
   }
 
   /// Error kinds for the summary: few and stable, no addresses.

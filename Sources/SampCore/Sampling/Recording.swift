@@ -23,27 +23,20 @@ public enum Recording {
     }
 
     let pid: ProcessID
+    let session: TraceSession
+    let source: FollowingStackSource
     var launched = false
     switch target {
     case .attach(let p):
       try TargetCheck.check(p)
       pid = p
+      do { session = try TraceSession(pid: pid) } catch { throw TargetCheck.attachError(pid, error) }
+      source = try FollowingStackSource(pid: pid, config: config, log: log, programAge: ProcFS.age(of: pid))
     case .launch(let command):
-      do { pid = try Spawn.start(command) } catch {
-        throw .cannotStartCommand(command.joined(separator: " "), error.errno ?? .ioError)
-      }
+      (pid, session) = try launch(command)
       launched = true
+      source = try FollowingStackSource(pid: pid, config: config, log: log, programAge: 0, startedBy: "exec")
     }
-
-    let session: TraceSession
-    do {
-      session = try TraceSession(pid: pid)
-    } catch {
-      if launched { _ = Spawn.reap(pid, blocking: false) }
-      throw TargetCheck.attachError(pid, error)
-    }
-
-    let source = try StackSources.choose(pid: pid, config: config, log: log)
     let command = TerminalText.escaped(ProcFS.commandLine(of: pid))
     log.info("attached to PID \(pid) (\(command.isEmpty ? "?" : command)): \(session.threads.count) thread\(session.threads.count == 1 ? "" : "s"), \(source.summary), \(formatRate(config.rate))" + (config.duration.map { " for \(formatSeconds($0))" } ?? " until Ctrl-C or exit"))
 
@@ -65,7 +58,10 @@ public enum Recording {
       log.info("output closed; stopped sampling")
     case .durationElapsed:
       break
+    case .sourceFailed:
+      break
     }
+    source.reportAtEnd()
     log.info(summaryLine(sampler.stats))
     if let why = EmptyProfile.explanation(sampler.stats, config: config, pid: pid, children: { ProcFS.children(of: pid) }) {
       log.info(why)
@@ -77,7 +73,31 @@ public enum Recording {
       // Our own child: reap it if it has ended, so it never lingers as a zombie.
       _ = Spawn.reap(pid, blocking: false)
     }
+    if case .sourceFailed(let error) = ending { throw error }
     return 0
+  }
+
+  /// Starts the command seized before its exec, so it is traced from its
+  /// first instruction, and returns once the exec is through: sampling
+  /// starts on the command itself (the first sample at its first instruction).
+  static func launch(_ command: [String]) throws(SampError) -> (ProcessID, TraceSession) {
+    let joined = command.joined(separator: " ")
+    let held: Spawn.Held
+    do { held = try Spawn.startHeld(command) } catch { throw .cannotStartCommand(joined, error.errno ?? .ioError) }
+    let session: TraceSession
+    do {
+      session = try TraceSession(pid: held.pid)
+    } catch {
+      held.abandon()
+      throw TargetCheck.attachError(held.pid, error)
+    }
+    do { try held.release() } catch {
+      session.detachAll()  // the child exits 127 and is reaped by the session
+      _ = Spawn.reap(held.pid, blocking: true)
+      throw .cannotStartCommand(joined, error.errno ?? .ioError)
+    }
+    session.awaitExec(until: Monotonic.now() + 5_000_000_000)
+    return (held.pid, session)
   }
 
   static func summaryLine(_ s: SamplingStats) -> String {

@@ -16,6 +16,8 @@ public final class Sampler {
     case targetEnded(ProcessEnd)
     case stopRequested(signal: Int32)
     case outputClosed
+    /// The source could not go on (`StackSource.failure`).
+    case sourceFailed(SampError)
   }
 
   /// How long a retaken sample waits for the target to move on.
@@ -145,6 +147,8 @@ public final class Sampler {
       }
       if let how = session.ended {
         ending = .targetEnded(how)
+      } else if let failure = source.failure {
+        ending = .sourceFailed(failure)
       } else if session.execCount != execsSeen {
         execsSeen = session.execCount
         rescan(writer)

@@ -33,6 +33,9 @@ public protocol StackSource: AnyObject {
   /// (`SamplerConfig.namingBatch`), named now: the sampler calls this before
   /// every flush, at the end, and before `targetChanged`.
   func drain(_ errors: inout SampleErrors) -> [ThreadStack]
+  /// Set when the source cannot go on (the program exec'd into a Python it
+  /// cannot read): the sampler ends the run, and the recording reports it.
+  var failure: SampError? { get }
 }
 
 extension StackSource {
@@ -42,6 +45,8 @@ extension StackSource {
   public var loadingNanos: UInt64 { 0 }
   /// Sources that name every sample at once have nothing to drain.
   public func drain(_ errors: inout SampleErrors) -> [ThreadStack] { [] }
+  /// Sources bound to one program never fail later than their creation.
+  public var failure: SampError? { nil }
 }
 
 /// What to hold for one sample.
