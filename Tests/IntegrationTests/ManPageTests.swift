@@ -14,7 +14,10 @@ import Testing
   static func subcommands() throws -> [String] {
     let help = try Sampswift.run(["--help"]).stdout
     guard let start = help.range(of: "SUBCOMMANDS:") else { return [] }
-    return help[start.upperBound...].split(separator: "\n").compactMap { line in
+    // The list ends at its first blank line (a "See 'sampswift help'" line follows).
+    let list = help[start.upperBound...].split(separator: "\n", omittingEmptySubsequences: false)
+      .dropFirst().prefix { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+    return list.compactMap { line in
       let words = line.split(separator: " ")
       guard line.hasPrefix("  "), !line.hasPrefix("    "), let first = words.first else { return nil }
       return String(first)
